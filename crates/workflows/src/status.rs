@@ -1,0 +1,136 @@
+//! The words the workflow speaks: its status texts (answered by the `get_status` query) and
+//! its result texts. They follow the tutorial; refunds are this port's addition.
+
+use crate::duration;
+use std::time::Duration;
+
+/// Where an invoice is in its life. [`InvoiceStatus::text`] is what the status query answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InvoiceStatus {
+    /// Started, before the first charge.
+    Received,
+    /// Charging the lines, one activity each.
+    ProcessingPayments,
+    /// Every line charged; waiting for a human to approve or reject.
+    AwaitingApproval,
+    /// Approved: the charges stand. Final.
+    Approved,
+    /// Rejected by a human: refunding the charged lines.
+    RefundingRejected,
+    /// Rejected by a human, every charge refunded. Final.
+    Rejected,
+    /// Nobody decided in time: refunding the charged lines.
+    RefundingTimedOut,
+    /// Nobody decided in time, every charge refunded. Final.
+    TimedOut,
+    /// A charge failed for good: refunding the lines charged before it.
+    RefundingFailedPayment,
+    /// A charge failed for good and the lines charged before it were refunded. Final.
+    PaymentFailed,
+}
+
+impl InvoiceStatus {
+    /// The status text, in the tutorial's words where the tutorial has a state.
+    pub fn text(self) -> &'static str {
+        match self {
+            Self::Received => "Processing",
+            Self::ProcessingPayments => "Processing payments",
+            Self::AwaitingApproval => "Awaiting approval",
+            Self::Approved => "Approved and finalized",
+            Self::RefundingRejected => "Rejected by approver - refunding payments",
+            Self::Rejected => "Rejected by approver",
+            Self::RefundingTimedOut => "Approval timeout - refunding payments",
+            Self::TimedOut => "Approval timeout - invoice rejected",
+            Self::RefundingFailedPayment => "Payment failed - refunding payments",
+            Self::PaymentFailed => "Payment failed - charged lines refunded",
+        }
+    }
+
+    /// The status a finished invoice ended in, read back from its result text.
+    pub fn of_result(result: &str) -> Option<Self> {
+        if result.starts_with(APPROVED_PREFIX) {
+            Some(Self::Approved)
+        } else if result.starts_with(REJECTED_PREFIX) {
+            Some(Self::Rejected)
+        } else if result.starts_with(TIMED_OUT_PREFIX) {
+            Some(Self::TimedOut)
+        } else {
+            None
+        }
+    }
+}
+
+impl std::fmt::Display for InvoiceStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.text())
+    }
+}
+
+/// A human's decision on an invoice awaiting approval.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decision {
+    Approve,
+    Reject,
+}
+
+const APPROVED_PREFIX: &str = "Invoice approved and processed:";
+const REJECTED_PREFIX: &str = "Invoice rejected by approver";
+const TIMED_OUT_PREFIX: &str = "Invoice rejected: approval timeout after ";
+
+/// Result of an approved invoice: the tutorial's heading, then one line per charge.
+pub fn approved_result(receipts: &[String]) -> String {
+    with_lines(APPROVED_PREFIX, receipts)
+}
+
+/// Result of a rejected invoice: the tutorial's sentence, then one line per refund.
+pub fn rejected_result(refunds: &[String]) -> String {
+    with_lines(REJECTED_PREFIX, refunds)
+}
+
+/// Result of an invoice nobody decided on: the tutorial's sentence, then one line per refund.
+pub fn timed_out_result(timeout: Duration, refunds: &[String]) -> String {
+    let heading = format!("{TIMED_OUT_PREFIX}{}", duration::describe(timeout));
+    with_lines(&heading, refunds)
+}
+
+fn with_lines(heading: &str, lines: &[String]) -> String {
+    std::iter::once(heading)
+        .chain(lines.iter().map(String::as_str))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn results_read_back_as_their_final_status() {
+        let lines = ["Processed payment for Web Development: $5000.00".to_owned()];
+        let approved = approved_result(&lines);
+        assert_eq!(
+            approved,
+            "Invoice approved and processed:\nProcessed payment for Web Development: $5000.00"
+        );
+        assert_eq!(InvoiceStatus::of_result(&approved), Some(InvoiceStatus::Approved));
+        assert_eq!(
+            InvoiceStatus::of_result(&rejected_result(&[])),
+            Some(InvoiceStatus::Rejected)
+        );
+        let timed_out = timed_out_result(duration::DEFAULT_APPROVAL_TIMEOUT, &[]);
+        assert_eq!(timed_out, "Invoice rejected: approval timeout after 5 days");
+        assert_eq!(InvoiceStatus::of_result(&timed_out), Some(InvoiceStatus::TimedOut));
+        assert_eq!(InvoiceStatus::of_result("something else"), None);
+    }
+
+    #[test]
+    fn final_texts_are_the_tutorials() {
+        assert_eq!(InvoiceStatus::AwaitingApproval.text(), "Awaiting approval");
+        assert_eq!(InvoiceStatus::Approved.text(), "Approved and finalized");
+        assert_eq!(InvoiceStatus::Rejected.text(), "Rejected by approver");
+        assert_eq!(
+            InvoiceStatus::TimedOut.text(),
+            "Approval timeout - invoice rejected"
+        );
+    }
+}
