@@ -1,1 +1,50 @@
-fn main() {}
+//! `mcp-server`: the invoice tools over MCP on stdio, for Claude Desktop or any MCP client.
+//!
+//! stdout carries MCP messages and nothing else; logs go to stderr (`RUST_LOG`, default
+//! `info`). Temporal is reached through its envconfig (`TEMPORAL_ADDRESS`, ...), lazily, on the
+//! first tool call, so the server is ready in milliseconds even when Temporal is down.
+//! `INVOICE_APPROVAL_TIMEOUT` (`30s`, `2m`, `5d`; default five days) bounds each approval wait.
+//! Exits 0 when the client closes stdin.
+
+mod config;
+mod invoices;
+mod tools;
+
+use rmcp::{ServiceExt, transport::stdio};
+use std::process::ExitCode;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!("{error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> anyhow::Result<()> {
+    let config = config::Config::from_env().map_err(anyhow::Error::msg)?;
+    let settings = connection::Settings::load("mcp-server")?;
+    tracing::info!(
+        "invoice MCP server ready: Temporal {} (namespace {}), approval timeout {}",
+        settings.address(),
+        settings.namespace(),
+        workflows::duration::describe(config.approval_timeout)
+    );
+    let invoices = invoices::Invoices::new(settings, config.approval_timeout);
+    let service = tools::InvoiceTools::new(invoices).serve(stdio()).await?;
+    let reason = service.waiting().await?;
+    tracing::info!(?reason, "client closed the session; exiting");
+    Ok(())
+}

@@ -1,1 +1,96 @@
-fn main() {}
+//! The invoice worker: runs `InvoiceWorkflow` and the payment activities on
+//! `invoice-task-queue` until Ctrl-C or SIGTERM. Start as many as you like; Temporal shares the
+//! work between them, and an invoice whose worker dies continues on another.
+//!
+//! Connection settings: Temporal's envconfig (`TEMPORAL_ADDRESS`, `TEMPORAL_NAMESPACE`, ...).
+//! Logs: stderr, filtered by `RUST_LOG` (default `info`).
+
+use activities::Payments;
+use anyhow::Context;
+use connection::Settings;
+use std::time::Duration;
+use temporalio_sdk::{Runtime, Worker, WorkerOptions};
+use tracing::{info, warn};
+use workflows::{InvoiceWorkflow, names::TASK_QUEUE};
+
+/// How long a workflow task waits for the worker that last ran it before any worker may take
+/// it. The SDK's default (10 s) is what a crashed worker costs before another one resumes.
+const STICKY_QUEUE_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long one connection attempt may take while waiting for Temporal to come up.
+const CONNECT_ATTEMPT_LIMIT: Duration = Duration::from_secs(5);
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+
+    let settings = Settings::load("worker")?;
+    let client = tokio::select! {
+        client = connect_until_reachable(&settings) => client,
+        () = stop_requested() => return Ok(()),
+    };
+
+    let runtime = Runtime::from_current_tokio(Default::default())
+        .map_err(|e| anyhow::anyhow!("cannot start the Temporal runtime: {e}"))?;
+    let options = WorkerOptions::new(TASK_QUEUE)
+        .register_workflow::<InvoiceWorkflow>()
+        .context("registering InvoiceWorkflow")?
+        .register_activities(Payments::simulated())
+        .sticky_queue_schedule_to_start_timeout(STICKY_QUEUE_TIMEOUT)
+        .build();
+    let mut worker = Worker::new(&runtime, client, options)
+        .map_err(|e| anyhow::anyhow!("cannot create the worker: {e}"))?;
+
+    let shutdown = worker.shutdown_handle();
+    tokio::spawn(async move {
+        stop_requested().await;
+        info!("Stopping: finishing the tasks in hand");
+        shutdown();
+    });
+
+    info!(
+        "Worker started. Listening for invoice workflows on {TASK_QUEUE} at {} (namespace {})",
+        settings.address(),
+        settings.namespace()
+    );
+    worker.run().await.context("the worker stopped with an error")?;
+    info!("Worker stopped");
+    Ok(())
+}
+
+/// Connects, retrying every few seconds while Temporal is not up yet, so that the worker can be
+/// started before the server.
+async fn connect_until_reachable(settings: &Settings) -> temporalio_client::Client {
+    loop {
+        match settings.connect(CONNECT_ATTEMPT_LIMIT).await {
+            Ok(client) => return client,
+            Err(error) => {
+                warn!("{error}; retrying in 2 s");
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+        }
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn stop_requested() {
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .expect("installing the SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

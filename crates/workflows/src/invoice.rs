@@ -150,6 +150,20 @@ impl Invoice {
             .unwrap_or(DEFAULT_APPROVAL_TIMEOUT)
     }
 
+    /// One line for the Temporal Web UI: "Invoice INV-001 · 2 lines · $7000.00". The total
+    /// adds whole cents, so it is exact.
+    pub fn summary(&self) -> String {
+        let cents: i64 = self.lines.iter().map(|line| to_cents(line.amount)).sum();
+        let count = self.lines.len();
+        let plural = if count == 1 { "" } else { "s" };
+        format!(
+            "Invoice {} · {count} line{plural} · ${}.{:02}",
+            self.id,
+            cents / 100,
+            cents % 100
+        )
+    }
+
     /// The same invoice with the given approval timeout (whole seconds).
     pub fn with_approval_timeout(mut self, timeout: Duration) -> Self {
         self.approval_timeout_seconds = Some(timeout.as_secs());
@@ -162,12 +176,21 @@ pub fn format_amount(amount: f64) -> String {
     format!("${amount:.2}")
 }
 
+/// A checked amount (positive, at most two decimals, at most a billion) in whole cents.
+fn to_cents(amount: f64) -> i64 {
+    (amount * 100.0).round() as i64
+}
+
 fn check_id(id: Option<&Value>) -> Result<(), InvoiceError> {
-    let id = match id {
-        None | Some(Value::Null) => return Err(InvoiceError::MissingId),
-        Some(Value::String(id)) => id,
-        Some(other) => return Err(InvoiceError::IdNotText(kind(other))),
-    };
+    match id {
+        None | Some(Value::Null) => Err(InvoiceError::MissingId),
+        Some(Value::String(id)) => validate_id(id),
+        Some(other) => Err(InvoiceError::IdNotText(kind(other))),
+    }
+}
+
+/// Checks that an invoice id is non-blank, short, and safe inside a workflow id.
+pub fn validate_id(id: &str) -> Result<(), InvoiceError> {
     if id.trim().is_empty() {
         return Err(InvoiceError::BlankId);
     }
@@ -185,7 +208,7 @@ fn check_id(id: Option<&Value>) -> Result<(), InvoiceError> {
             c => format!("the character {c:?}"),
         };
         return Err(InvoiceError::IdBadCharacter {
-            id: id.clone(),
+            id: id.to_owned(),
             found,
         });
     }
@@ -290,6 +313,7 @@ mod tests {
         assert_eq!(invoice.lines[1].amount, 2000.0);
         assert_eq!(invoice.extra["customer"], "ACME");
         assert_eq!(invoice.approval_timeout(), DEFAULT_APPROVAL_TIMEOUT);
+        assert_eq!(invoice.summary(), "Invoice INV-001 · 2 lines · $7000.00");
         assert_eq!(serde_json::to_value(&invoice).unwrap(), value);
     }
 

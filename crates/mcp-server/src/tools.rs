@@ -1,0 +1,141 @@
+//! The MCP face of the invoices: four tools, named and worded as in Temporal's tutorial.
+//!
+//! Every failure is a tool result with `isError: true` and a sentence saying what to do; the
+//! server itself never stops on a bad call.
+
+use crate::invoices::Invoices;
+use rmcp::{
+    ServerHandler,
+    handler::server::{router::tool::ToolRouter, wrapper::Parameters},
+    model::{Implementation, ServerCapabilities, ServerConfig},
+    tool, tool_handler, tool_router,
+};
+use schemars::JsonSchema;
+use serde::Deserialize;
+use std::sync::Arc;
+use workflows::{Decision, Invoice, names};
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct ProcessInvoiceArgs {
+    /// The invoice to process, for example {"id": "INV-001", "lines": [{"item": "Web
+    /// Development", "amount": 5000.00, "description": "Frontend work"}]}.
+    // Taken as raw JSON and checked by `Invoice::from_json`, so that each mistake gets its own
+    // message; the schema the model sees is still the invoice's.
+    #[schemars(with = "Invoice")]
+    pub invoice_data: serde_json::Value,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct InvoiceIdArgs {
+    /// The invoice id, such as "INV-001" (not the workflow id "invoice-INV-001").
+    pub invoice_id: String,
+}
+
+#[derive(Clone)]
+pub struct InvoiceTools {
+    invoices: Arc<Invoices>,
+    tool_router: ToolRouter<Self>,
+}
+
+#[tool_router]
+impl InvoiceTools {
+    pub fn new(invoices: Invoices) -> Self {
+        Self {
+            invoices: Arc::new(invoices),
+            tool_router: Self::tool_router(),
+        }
+    }
+
+    /// Start processing an invoice: each line's payment is charged, then the invoice waits
+    /// for a human to approve or reject it (rejected or expired invoices are refunded).
+    /// Returns the workflow id for tracking.
+    #[tool]
+    async fn process_invoice(
+        &self,
+        Parameters(args): Parameters<ProcessInvoiceArgs>,
+    ) -> Result<String, String> {
+        let invoice = self
+            .invoices
+            .start(&args.invoice_data)
+            .await
+            .map_err(report("process_invoice"))?;
+        Ok(format!(
+            "Started processing invoice {id}. Workflow ID: {workflow_id}",
+            id = invoice.id,
+            workflow_id = names::workflow_id(&invoice.id)
+        ))
+    }
+
+    /// Approve an invoice that is awaiting approval. The first decision on an invoice is final.
+    #[tool]
+    async fn approve_invoice(
+        &self,
+        Parameters(args): Parameters<InvoiceIdArgs>,
+    ) -> Result<String, String> {
+        self.invoices
+            .decide(&args.invoice_id, Decision::Approve)
+            .await
+            .map_err(report("approve_invoice"))?;
+        Ok(format!(
+            "Sent approval signal for invoice {}",
+            args.invoice_id
+        ))
+    }
+
+    /// Reject an invoice that is awaiting approval; every charged line is refunded. The first
+    /// decision on an invoice is final.
+    #[tool]
+    async fn reject_invoice(
+        &self,
+        Parameters(args): Parameters<InvoiceIdArgs>,
+    ) -> Result<String, String> {
+        self.invoices
+            .decide(&args.invoice_id, Decision::Reject)
+            .await
+            .map_err(report("reject_invoice"))?;
+        Ok(format!(
+            "Sent rejection signal for invoice {}",
+            args.invoice_id
+        ))
+    }
+
+    /// Get the current status of an invoice, such as "Awaiting approval" or "Approved and
+    /// finalized".
+    #[tool]
+    async fn get_invoice_status(
+        &self,
+        Parameters(args): Parameters<InvoiceIdArgs>,
+    ) -> Result<String, String> {
+        let status = self
+            .invoices
+            .status(&args.invoice_id)
+            .await
+            .map_err(report("get_invoice_status"))?;
+        Ok(format!("Invoice {} status: {status}", args.invoice_id))
+    }
+}
+
+/// Logs a failed tool call and turns it into the text the client sees.
+fn report(tool: &'static str) -> impl Fn(crate::invoices::InvoiceOpError) -> String {
+    move |error| {
+        tracing::warn!(tool, "{error}");
+        error.to_string()
+    }
+}
+
+#[tool_handler(router = self.tool_router)]
+impl ServerHandler for InvoiceTools {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(Implementation::new(
+                "invoice-processor",
+                env!("CARGO_PKG_VERSION"),
+            ))
+            .with_instructions(
+                "Durable invoice processing with human approval, backed by Temporal. \
+                 process_invoice charges each line and then waits (up to the configured \
+                 approval timeout) for approve_invoice or reject_invoice; rejected or expired \
+                 invoices are refunded. get_invoice_status reports where an invoice is.",
+            )
+    }
+}
