@@ -9,16 +9,35 @@ async fn invalid_invoices_are_refused_before_anything_starts() {
     let server = DevServer::start().await;
     let mcp = McpSession::start(&server.address, server.dir(), &[]).await;
 
-    let line = |amount: Value| json!({"id": "BAD-1", "lines": [{"item": "Work", "amount": amount}]});
+    let line =
+        |amount: Value| json!({"id": "BAD-1", "lines": [{"item": "Work", "amount": amount}]});
     let cases: Vec<(Value, &str)> = vec![
-        (json!({"lines": [{"item": "Work", "amount": 1}]}), "no \"id\""),
-        (json!({"id": "   ", "lines": [{"item": "Work", "amount": 1}]}), "blank"),
-        (json!({"id": "BAD 1", "lines": [{"item": "Work", "amount": 1}]}), "a space"),
-        (json!({"id": "BAD/1", "lines": [{"item": "Work", "amount": 1}]}), "'/'"),
-        (json!({"id": "x".repeat(3000), "lines": [{"item": "Work", "amount": 1}]}), "3000 characters"),
+        (
+            json!({"lines": [{"item": "Work", "amount": 1}]}),
+            "no \"id\"",
+        ),
+        (
+            json!({"id": "   ", "lines": [{"item": "Work", "amount": 1}]}),
+            "blank",
+        ),
+        (
+            json!({"id": "BAD 1", "lines": [{"item": "Work", "amount": 1}]}),
+            "a space",
+        ),
+        (
+            json!({"id": "BAD/1", "lines": [{"item": "Work", "amount": 1}]}),
+            "'/'",
+        ),
+        (
+            json!({"id": "x".repeat(3000), "lines": [{"item": "Work", "amount": 1}]}),
+            "3000 characters",
+        ),
         (json!({"id": "BAD-1"}), "no \"lines\""),
         (json!({"id": "BAD-1", "lines": []}), "has no lines"),
-        (json!({"id": "BAD-1", "lines": [{"amount": 1}]}), "has no \"item\""),
+        (
+            json!({"id": "BAD-1", "lines": [{"amount": 1}]}),
+            "has no \"item\"",
+        ),
         (line(json!(0)), "greater than zero"),
         (line(json!(-10)), "greater than zero"),
         (line(json!("NaN")), "must be a number"),
@@ -46,7 +65,10 @@ async fn unknown_ids_duplicates_and_malformed_arguments_are_named() {
     let mcp = McpSession::start(&server.address, server.dir(), &[]).await;
 
     for tool in ["get_invoice_status", "approve_invoice", "reject_invoice"] {
-        let error = mcp.call(tool, json!({"invoice_id": "NOPE-404"})).await.err();
+        let error = mcp
+            .call(tool, json!({"invoice_id": "NOPE-404"}))
+            .await
+            .err();
         assert_eq!(
             error,
             "Invoice NOPE-404 was not found: no workflow invoice-NOPE-404 exists. \
@@ -54,7 +76,10 @@ async fn unknown_ids_duplicates_and_malformed_arguments_are_named() {
             "{tool}"
         );
         let error = mcp.call(tool, json!({})).await.err();
-        assert!(error.contains("missing field `invoice_id`"), "{tool}: {error}");
+        assert!(
+            error.contains("missing field `invoice_id`"),
+            "{tool}: {error}"
+        );
         let error = mcp.call(tool, json!({"invoice_id": 42})).await.err();
         assert!(error.contains("invalid type"), "{tool}: {error}");
         let error = mcp.call(tool, json!({"invoice_id": "a/b"})).await.err();
@@ -65,12 +90,19 @@ async fn unknown_ids_duplicates_and_malformed_arguments_are_named() {
 
     start_and_await_approval(&mcp, "DUP-1").await;
     let duplicate = mcp
-        .call("process_invoice", json!({ "invoice_data": tutorial_invoice("DUP-1") }))
+        .call(
+            "process_invoice",
+            json!({ "invoice_data": tutorial_invoice("DUP-1") }),
+        )
         .await
         .err();
-    assert!(duplicate.contains("Invoice id DUP-1 is already in use"), "{duplicate}");
+    assert!(
+        duplicate.contains("Invoice id DUP-1 is already in use"),
+        "{duplicate}"
+    );
     // The original invoice is untouched.
-    mcp.await_status("DUP-1", "Awaiting approval", crate::STEP).await;
+    mcp.await_status("DUP-1", "Awaiting approval", crate::STEP)
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -81,12 +113,27 @@ async fn the_schema_the_model_sees_describes_an_invoice() {
     let names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
     assert_eq!(
         names,
-        ["approve_invoice", "get_invoice_status", "process_invoice", "reject_invoice"]
+        [
+            "approve_invoice",
+            "get_invoice_status",
+            "process_invoice",
+            "reject_invoice"
+        ]
     );
     let process = tools.iter().find(|t| t.name == "process_invoice").unwrap();
     let schema = serde_json::to_string(&process.input_schema).unwrap();
-    for field in ["invoice_data", "\"id\"", "\"lines\"", "\"item\"", "\"amount\"", "\"description\""] {
+    for field in [
+        "invoice_data",
+        "\"id\"",
+        "\"lines\"",
+        "\"item\"",
+        "\"amount\"",
+        "\"description\"",
+    ] {
         assert!(schema.contains(field), "{field} missing from {schema}");
     }
-    assert!(!schema.contains("approval_timeout"), "server-set fields stay hidden: {schema}");
+    assert!(
+        !schema.contains("approval_timeout"),
+        "server-set fields stay hidden: {schema}"
+    );
 }

@@ -22,14 +22,24 @@ async fn a_worker_killed_while_awaiting_approval_loses_nothing() {
     // No worker: the status cannot be queried, and the answer says why, promptly.
     let started = Instant::now();
     let no_worker = mcp.status("INV-010").await.err();
-    assert!(no_worker.contains("no worker is serving invoice-task-queue"), "{no_worker}");
-    assert!(started.elapsed() < Duration::from_secs(15), "took {:?}", started.elapsed());
+    assert!(
+        no_worker.contains("no worker is serving invoice-task-queue"),
+        "{no_worker}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "took {:?}",
+        started.elapsed()
+    );
     // A decision is still accepted: Temporal keeps it until a worker runs the workflow.
-    let reply = mcp.call("approve_invoice", json!({"invoice_id": "INV-010"})).await;
+    let reply = mcp
+        .call("approve_invoice", json!({"invoice_id": "INV-010"}))
+        .await;
     assert_eq!(reply.ok(), "Sent approval signal for invoice INV-010");
 
     let second = WorkerProcess::start(&server);
-    mcp.await_status("INV-010", "Approved and finalized", STEP).await;
+    mcp.await_status("INV-010", "Approved and finalized", STEP)
+        .await;
     let history = History::of(&server.client().await, "invoice-INV-010").await;
     assert_eq!(
         history.completed_activities(),
@@ -54,7 +64,10 @@ async fn temporal_stopped_gives_prompt_errors_and_work_resumes_when_it_returns()
     let calls = [
         ("get_invoice_status", json!({"invoice_id": "INV-020"})),
         ("approve_invoice", json!({"invoice_id": "INV-020"})),
-        ("process_invoice", json!({"invoice_data": harness::tutorial_invoice("INV-021")})),
+        (
+            "process_invoice",
+            json!({"invoice_data": harness::tutorial_invoice("INV-021")}),
+        ),
     ];
     for (tool, arguments) in calls {
         let started = Instant::now();
@@ -70,8 +83,11 @@ async fn temporal_stopped_gives_prompt_errors_and_work_resumes_when_it_returns()
     // Same db file, same mcp-server process, same worker: the invoice is still waiting.
     server.restart().await;
     mcp.await_status("INV-020", "Awaiting approval", STEP).await;
-    mcp.call("approve_invoice", json!({"invoice_id": "INV-020"})).await.ok();
-    mcp.await_status("INV-020", "Approved and finalized", STEP).await;
+    mcp.call("approve_invoice", json!({"invoice_id": "INV-020"}))
+        .await
+        .ok();
+    mcp.await_status("INV-020", "Approved and finalized", STEP)
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -84,8 +100,15 @@ async fn an_mcp_server_started_without_temporal_answers_with_an_error() {
     let mcp = McpSession::start(&dead_address, server.dir(), &[]).await;
     let started = Instant::now();
     let error = mcp.status("INV-030").await.err();
-    assert!(error.contains("Temporal is not reachable") || error.contains("did not answer"), "{error}");
-    assert!(started.elapsed() < Duration::from_secs(10), "took {:?}", started.elapsed());
+    assert!(
+        error.contains("Temporal is not reachable") || error.contains("did not answer"),
+        "{error}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
     // The server keeps serving.
     assert_eq!(mcp.tools().await.len(), 4);
 }
@@ -115,7 +138,11 @@ fn the_mcp_server_speaks_only_json_rpc_on_stdout_and_exits_zero_when_stdin_close
         r#"{{"jsonrpc":"2.0","id":1,"method":"initialize","params":{{"protocolVersion":"2025-06-18","capabilities":{{}},"clientInfo":{{"name":"raw","version":"0"}}}}}}"#
     )
     .unwrap();
-    writeln!(stdin, r#"{{"jsonrpc":"2.0","method":"notifications/initialized"}}"#).unwrap();
+    writeln!(
+        stdin,
+        r#"{{"jsonrpc":"2.0","method":"notifications/initialized"}}"#
+    )
+    .unwrap();
     writeln!(stdin, r#"{{"jsonrpc":"2.0","id":2,"method":"tools/list"}}"#).unwrap();
     drop(stdin);
 

@@ -16,13 +16,19 @@ async fn approved_invoice_keeps_its_charges() {
     let mcp = McpSession::start(&server.address, server.dir(), &[]).await;
 
     start_and_await_approval(&mcp, "INV-001").await;
-    let reply = mcp.call("approve_invoice", json!({"invoice_id": "INV-001"})).await;
+    let reply = mcp
+        .call("approve_invoice", json!({"invoice_id": "INV-001"}))
+        .await;
     assert_eq!(reply.ok(), "Sent approval signal for invoice INV-001");
-    mcp.await_status("INV-001", "Approved and finalized", STEP).await;
+    mcp.await_status("INV-001", "Approved and finalized", STEP)
+        .await;
 
     let client = server.client().await;
     let history = History::of(&client, "invoice-INV-001").await;
-    assert_eq!(history.completed_activities(), counts(&[("process_payment", 2)]));
+    assert_eq!(
+        history.completed_activities(),
+        counts(&[("process_payment", 2)])
+    );
     assert_eq!(
         history.result(),
         Some(json!(
@@ -41,9 +47,12 @@ async fn rejected_invoice_is_refunded() {
     let mcp = McpSession::start(&server.address, server.dir(), &[]).await;
 
     start_and_await_approval(&mcp, "INV-002").await;
-    let reply = mcp.call("reject_invoice", json!({"invoice_id": "INV-002"})).await;
+    let reply = mcp
+        .call("reject_invoice", json!({"invoice_id": "INV-002"}))
+        .await;
     assert_eq!(reply.ok(), "Sent rejection signal for invoice INV-002");
-    mcp.await_status("INV-002", "Rejected by approver", STEP).await;
+    mcp.await_status("INV-002", "Rejected by approver", STEP)
+        .await;
 
     let client = server.client().await;
     let history = History::of(&client, "invoice-INV-002").await;
@@ -92,7 +101,10 @@ async fn unanswered_invoice_times_out_and_is_refunded() {
         ))
     );
     // Too late to decide now.
-    let late = mcp.call("approve_invoice", json!({"invoice_id": "INV-003"})).await.err();
+    let late = mcp
+        .call("approve_invoice", json!({"invoice_id": "INV-003"}))
+        .await
+        .err();
     assert!(late.contains("no longer awaiting approval"), "{late}");
     record_history(&client, "invoice-INV-003", "timed_out").await;
 }
@@ -104,7 +116,9 @@ async fn the_first_decision_stands() {
     let mcp = McpSession::start(&server.address, server.dir(), &[]).await;
     start_and_await_approval(&mcp, "INV-004").await;
 
-    mcp.call("approve_invoice", json!({"invoice_id": "INV-004"})).await.ok();
+    mcp.call("approve_invoice", json!({"invoice_id": "INV-004"}))
+        .await
+        .ok();
     for tool in ["reject_invoice", "approve_invoice"] {
         let refused = mcp.call(tool, json!({"invoice_id": "INV-004"})).await.err();
         assert!(
@@ -112,8 +126,16 @@ async fn the_first_decision_stands() {
             "{tool}: {refused}"
         );
     }
-    mcp.await_status("INV-004", "Approved and finalized", STEP).await;
+    mcp.await_status("INV-004", "Approved and finalized", STEP)
+        .await;
     let history = History::of(&server.client().await, "invoice-INV-004").await;
-    assert_eq!(history.signals(), ["approve_invoice"], "refused decisions send nothing");
-    assert_eq!(history.completed_activities(), counts(&[("process_payment", 2)]));
+    assert_eq!(
+        history.signals(),
+        ["approve_invoice"],
+        "refused decisions send nothing"
+    );
+    assert_eq!(
+        history.completed_activities(),
+        counts(&[("process_payment", 2)])
+    );
 }

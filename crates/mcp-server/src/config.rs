@@ -17,8 +17,9 @@ impl Config {
     /// Reads the configuration; a malformed value is an error rather than a silent default.
     pub fn from_env() -> Result<Self, String> {
         let approval_timeout = match std::env::var(APPROVAL_TIMEOUT_VAR) {
-            Ok(text) if !text.trim().is_empty() => duration::parse(&text)
-                .map_err(|e| format!("{APPROVAL_TIMEOUT_VAR}: {e}"))?,
+            Ok(text) if !text.trim().is_empty() => {
+                duration::parse(&text).map_err(|e| format!("{APPROVAL_TIMEOUT_VAR}: {e}"))?
+            }
             _ => DEFAULT_APPROVAL_TIMEOUT,
         };
         Ok(Self { approval_timeout })

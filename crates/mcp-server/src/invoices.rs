@@ -52,7 +52,9 @@ pub enum InvoiceOpError {
     DuplicateId(String),
     #[error("Invoice {id} was already {decision}; the first decision stands and this one changed nothing.", decision = past_tense(*.decision))]
     AlreadyDecided { id: String, decision: Decision },
-    #[error("Invoice {id} is no longer awaiting approval (status: {status}); a decision now would change nothing.")]
+    #[error(
+        "Invoice {id} is no longer awaiting approval (status: {status}); a decision now would change nothing."
+    )]
     Closed { id: String, status: String },
     #[error(
         "Invoice {id} is running but no worker is serving {TASK_QUEUE}, so its status cannot be read right now. Start one with `cargo run -p worker`; the invoice is safe and continues where it stopped."

@@ -24,8 +24,7 @@ async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
 
@@ -58,7 +57,10 @@ async fn main() -> anyhow::Result<()> {
         settings.address(),
         settings.namespace()
     );
-    worker.run().await.context("the worker stopped with an error")?;
+    worker
+        .run()
+        .await
+        .context("the worker stopped with an error")?;
     info!("Worker stopped");
     Ok(())
 }

@@ -9,8 +9,9 @@ pub const DEFAULT_APPROVAL_TIMEOUT: Duration = Duration::from_secs(5 * 24 * 60 *
 /// Parses a human duration (`30s`, `2m`, `1h 30m`, `5d`). Must be at least one second and a
 /// whole number of seconds, since the workflow input carries seconds.
 pub fn parse(text: &str) -> Result<Duration, String> {
-    let duration = humantime::parse_duration(text.trim())
-        .map_err(|e| format!("'{text}' is not a duration ({e}); use forms like 30s, 2m, 1h or 5d"))?;
+    let duration = humantime::parse_duration(text.trim()).map_err(|e| {
+        format!("'{text}' is not a duration ({e}); use forms like 30s, 2m, 1h or 5d")
+    })?;
     if duration < Duration::from_secs(1) {
         return Err(format!("'{text}' is shorter than one second"));
     }
@@ -22,7 +23,12 @@ pub fn parse(text: &str) -> Result<Duration, String> {
 
 /// Writes a duration in words, largest units first: "5 days", "1 hour 30 minutes".
 pub fn describe(duration: Duration) -> String {
-    const UNITS: [(u64, &str); 4] = [(86_400, "day"), (3_600, "hour"), (60, "minute"), (1, "second")];
+    const UNITS: [(u64, &str); 4] = [
+        (86_400, "day"),
+        (3_600, "hour"),
+        (60, "minute"),
+        (1, "second"),
+    ];
     let mut left = duration.as_secs();
     let mut parts = Vec::new();
     for (size, name) in UNITS {
@@ -54,8 +60,16 @@ mod tests {
     #[test]
     fn refuses_what_the_workflow_cannot_carry() {
         assert!(parse("soon").unwrap_err().contains("not a duration"));
-        assert!(parse("500ms").unwrap_err().contains("shorter than one second"));
-        assert!(parse("1500ms").unwrap_err().contains("whole number of seconds"));
+        assert!(
+            parse("500ms")
+                .unwrap_err()
+                .contains("shorter than one second")
+        );
+        assert!(
+            parse("1500ms")
+                .unwrap_err()
+                .contains("whole number of seconds")
+        );
         assert!(parse("").is_err());
     }
 

@@ -88,7 +88,9 @@ pub enum InvoiceError {
     LineNotObject { line: usize, found: &'static str },
     #[error("line {line} has no \"item\"")]
     MissingItem { line: usize },
-    #[error("line {line}: \"item\" must be a non-blank string of at most {MAX_ITEM_LEN} characters")]
+    #[error(
+        "line {line}: \"item\" must be a non-blank string of at most {MAX_ITEM_LEN} characters"
+    )]
     BadItem { line: usize },
     #[error("line {line} has no \"amount\"")]
     MissingAmount { line: usize },
@@ -137,8 +139,8 @@ impl Invoice {
         for (index, line) in lines.iter().enumerate() {
             check_line(index + 1, line)?;
         }
-        let mut invoice: Invoice = serde_json::from_value(value.clone())
-            .expect("a checked invoice always deserializes");
+        let mut invoice: Invoice =
+            serde_json::from_value(value.clone()).expect("a checked invoice always deserializes");
         invoice.approval_timeout_seconds = None;
         Ok(invoice)
     }
@@ -320,14 +322,20 @@ mod tests {
     #[test]
     fn accepts_an_invoice_sent_as_a_json_string() {
         let text = tutorial_invoice().to_string();
-        assert_eq!(Invoice::from_json(&Value::String(text)).unwrap().id, "INV-001");
+        assert_eq!(
+            Invoice::from_json(&Value::String(text)).unwrap().id,
+            "INV-001"
+        );
     }
 
     #[test]
     fn ignores_a_caller_supplied_timeout() {
         let mut value = tutorial_invoice();
         value["approval_timeout_seconds"] = json!(1);
-        assert_eq!(Invoice::from_json(&value).unwrap().approval_timeout_seconds, None);
+        assert_eq!(
+            Invoice::from_json(&value).unwrap().approval_timeout_seconds,
+            None
+        );
     }
 
     #[test]
@@ -336,7 +344,10 @@ mod tests {
             (json!([1, 2]), "must be a JSON object"),
             (Value::String("{oops".into()), "not valid JSON"),
             (json!({"lines": []}), "no \"id\""),
-            (json!({"id": 7, "lines": []}), "must be a string, got a number"),
+            (
+                json!({"id": 7, "lines": []}),
+                "must be a string, got a number",
+            ),
             (json!({"id": "  ", "lines": []}), "blank"),
             (json!({"id": "x".repeat(65), "lines": []}), "65 characters"),
             (json!({"id": "INV 1", "lines": []}), "a space"),
@@ -345,21 +356,57 @@ mod tests {
             (json!({"id": "INV-1"}), "no \"lines\""),
             (json!({"id": "INV-1", "lines": {}}), "must be a list"),
             (json!({"id": "INV-1", "lines": []}), "has no lines"),
-            (json!({"id": "INV-1", "lines": vec![json!({"item": "a", "amount": 1}); 101]}), "101 lines"),
-            (json!({"id": "INV-1", "lines": [3]}), "line 1 must be an object"),
-            (json!({"id": "INV-1", "lines": [{"amount": 1}]}), "line 1 has no \"item\""),
-            (json!({"id": "INV-1", "lines": [{"item": " ", "amount": 1}]}), "non-blank"),
-            (json!({"id": "INV-1", "lines": [{"item": "a"}]}), "no \"amount\""),
-            (json!({"id": "INV-1", "lines": [{"item": "a", "amount": "NaN"}]}), "must be a number"),
-            (json!({"id": "INV-1", "lines": [{"item": "a", "amount": 0}]}), "greater than zero"),
-            (json!({"id": "INV-1", "lines": [{"item": "a", "amount": -5}]}), "greater than zero"),
-            (json!({"id": "INV-1", "lines": [{"item": "a", "amount": 1e308}]}), "larger than the limit"),
-            (json!({"id": "INV-1", "lines": [{"item": "a", "amount": 1.005}]}), "two decimal places"),
-            (json!({"id": "INV-1", "lines": [{"item": "a", "amount": 1, "description": 5}]}), "description"),
+            (
+                json!({"id": "INV-1", "lines": vec![json!({"item": "a", "amount": 1}); 101]}),
+                "101 lines",
+            ),
+            (
+                json!({"id": "INV-1", "lines": [3]}),
+                "line 1 must be an object",
+            ),
+            (
+                json!({"id": "INV-1", "lines": [{"amount": 1}]}),
+                "line 1 has no \"item\"",
+            ),
+            (
+                json!({"id": "INV-1", "lines": [{"item": " ", "amount": 1}]}),
+                "non-blank",
+            ),
+            (
+                json!({"id": "INV-1", "lines": [{"item": "a"}]}),
+                "no \"amount\"",
+            ),
+            (
+                json!({"id": "INV-1", "lines": [{"item": "a", "amount": "NaN"}]}),
+                "must be a number",
+            ),
+            (
+                json!({"id": "INV-1", "lines": [{"item": "a", "amount": 0}]}),
+                "greater than zero",
+            ),
+            (
+                json!({"id": "INV-1", "lines": [{"item": "a", "amount": -5}]}),
+                "greater than zero",
+            ),
+            (
+                json!({"id": "INV-1", "lines": [{"item": "a", "amount": 1e308}]}),
+                "larger than the limit",
+            ),
+            (
+                json!({"id": "INV-1", "lines": [{"item": "a", "amount": 1.005}]}),
+                "two decimal places",
+            ),
+            (
+                json!({"id": "INV-1", "lines": [{"item": "a", "amount": 1, "description": 5}]}),
+                "description",
+            ),
         ];
         for (value, expected) in cases {
             let message = refusal(value.clone());
-            assert!(message.contains(expected), "{value} gave {message:?}, expected {expected:?}");
+            assert!(
+                message.contains(expected),
+                "{value} gave {message:?}, expected {expected:?}"
+            );
         }
     }
 

@@ -112,14 +112,20 @@ mod tests {
             approved,
             "Invoice approved and processed:\nProcessed payment for Web Development: $5000.00"
         );
-        assert_eq!(InvoiceStatus::of_result(&approved), Some(InvoiceStatus::Approved));
+        assert_eq!(
+            InvoiceStatus::of_result(&approved),
+            Some(InvoiceStatus::Approved)
+        );
         assert_eq!(
             InvoiceStatus::of_result(&rejected_result(&[])),
             Some(InvoiceStatus::Rejected)
         );
         let timed_out = timed_out_result(duration::DEFAULT_APPROVAL_TIMEOUT, &[]);
         assert_eq!(timed_out, "Invoice rejected: approval timeout after 5 days");
-        assert_eq!(InvoiceStatus::of_result(&timed_out), Some(InvoiceStatus::TimedOut));
+        assert_eq!(
+            InvoiceStatus::of_result(&timed_out),
+            Some(InvoiceStatus::TimedOut)
+        );
         assert_eq!(InvoiceStatus::of_result("something else"), None);
     }
 

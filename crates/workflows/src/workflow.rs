@@ -135,7 +135,9 @@ impl InvoiceWorkflow {
         // A decision that arrives after the deadline fired is too late.
         let open = matches!(
             self.status,
-            InvoiceStatus::Received | InvoiceStatus::ProcessingPayments | InvoiceStatus::AwaitingApproval
+            InvoiceStatus::Received
+                | InvoiceStatus::ProcessingPayments
+                | InvoiceStatus::AwaitingApproval
         );
         if open && self.decision.is_none() {
             self.decision = Some(decision);
