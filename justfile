@@ -10,10 +10,15 @@ db := ".data/temporal.db"
 default:
     @just --list
 
+# The main job: dev server + worker + release mcp-server, then the Claude Desktop settings.
+up:
+    scripts/up
+
 # Build everything, then run every test (unit, replay, end to end).
 test:
     cargo build --workspace --all-targets
-    cargo test --workspace
+    cargo test --workspace 2>&1 | tee target/test-output.log
+    @awk '/^test result:/ { passed += $4; failed += $6 } END { printf "all tests: %d passed, %d failed\n", passed, failed }' target/test-output.log
 
 # Re-record the replay histories in tests/histories from fresh end-to-end runs.
 record-histories:
@@ -33,6 +38,21 @@ worker:
 mcp:
     cargo build --release -p mcp-server
     ./target/release/mcp-server
+
+# A scripted session through a real MCP client: process, status, approve, status.
+demo:
+    cargo build --release --workspace --bins
+    cargo run --release -p mcp-server --example demo -- target/release/mcp-server
+
+# The MCP Inspector (from npm) against the release mcp-server, in your browser.
+inspect:
+    cargo build --release --workspace --bins
+    npx -y @modelcontextprotocol/inspector ./target/release/mcp-server
+
+# Add this server to Claude Desktop's config (macOS, Windows, Linux), keeping other servers.
+claude-config:
+    cargo build --release --workspace --bins
+    python3 scripts/claude_config.py
 
 # Format the code.
 fmt:

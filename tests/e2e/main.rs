@@ -7,6 +7,7 @@
 mod bad_input;
 mod failures;
 mod lifecycle;
+mod setup;
 
 use harness::{History, McpSession};
 use serde_json::json;
