@@ -17,8 +17,8 @@ use workflows::{Decision, Invoice, names};
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct ProcessInvoiceArgs {
-    /// The invoice to process, for example {"id": "INV-001", "lines": [{"item": "Web
-    /// Development", "amount": 5000.00, "description": "Frontend work"}]}.
+    /// The invoice to process: an id and its line items.
+    /// Example: {"id": "INV-001", "lines": [{"item": "Web Development", "amount": 5000.00}]}
     // Taken as raw JSON and checked by `Invoice::from_json`, so that each mistake gets its own
     // message; the schema the model sees is still the invoice's.
     #[schemars(with = "Invoice")]
@@ -46,9 +46,8 @@ impl InvoiceTools {
         }
     }
 
-    /// Start processing an invoice: each line's payment is charged, then the invoice waits
-    /// for a human to approve or reject it (rejected or expired invoices are refunded).
-    /// Returns the workflow id for tracking.
+    /// Start processing an invoice: each line is charged, then it waits for a human decision.
+    /// Rejected or expired invoices are refunded. Returns the workflow id for tracking.
     #[tool]
     async fn process_invoice(
         &self,
@@ -82,8 +81,8 @@ impl InvoiceTools {
         ))
     }
 
-    /// Reject an invoice that is awaiting approval; every charged line is refunded. The first
-    /// decision on an invoice is final.
+    /// Reject an invoice that is awaiting approval; every charged line is refunded.
+    /// The first decision on an invoice is final.
     #[tool]
     async fn reject_invoice(
         &self,
@@ -99,8 +98,7 @@ impl InvoiceTools {
         ))
     }
 
-    /// Get the current status of an invoice, such as "Awaiting approval" or "Approved and
-    /// finalized".
+    /// Get the current status of an invoice, such as "Awaiting approval".
     #[tool]
     async fn get_invoice_status(
         &self,

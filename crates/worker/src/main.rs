@@ -8,7 +8,7 @@
 use activities::Payments;
 use anyhow::Context;
 use connection::Settings;
-use std::time::Duration;
+use std::{io::IsTerminal, time::Duration};
 use temporalio_sdk::{Runtime, Worker, WorkerOptions};
 use tracing::{info, warn};
 use workflows::{InvoiceWorkflow, names::TASK_QUEUE};
@@ -23,6 +23,7 @@ const CONNECT_ATTEMPT_LIMIT: Duration = Duration::from_secs(5);
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
