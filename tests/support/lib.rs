@@ -4,7 +4,8 @@
 //!   with its state in a db file so that it can be stopped and restarted.
 //! - [`WorkerProcess`]: the real `worker` binary, which a test can SIGKILL.
 //! - [`McpSession`]: the real `mcp-server` binary driven over stdio by rmcp's MCP client.
-//! - [`History`]: a workflow's recorded events, to count charges and refunds.
+//! - [`History`]: a workflow's recorded events, to count activities.
+//! - [`Books`]: the payment ledger the workers booked into, to check every charge and refund.
 //!
 //! The binaries must be built first (`cargo build --workspace`, which `just test` does).
 
@@ -158,11 +159,35 @@ impl DevServer {
         self.launch().await;
     }
 
+    /// The payment ledger shared by every worker of this server.
+    pub fn ledger_path(&self) -> PathBuf {
+        self.dir.path().join("payments.db")
+    }
+
+    /// What the workers booked so far.
+    pub fn books(&self) -> Books {
+        let ledger = activities::ledger::Ledger::open(&self.ledger_path()).expect("open ledger");
+        Books {
+            entries: ledger.entries().expect("read ledger"),
+        }
+    }
+
     /// A Temporal client for the test's own checks.
     pub async fn client(&self) -> Client {
         connect(&self.address)
             .await
             .expect("connect to the dev server")
+    }
+
+    /// How many invoice workflows exist, running or closed.
+    pub async fn invoice_count(&self) -> usize {
+        let query = format!("WorkflowType = '{}'", workflows::names::WORKFLOW_TYPE);
+        self.client()
+            .await
+            .count_workflows(query, Default::default())
+            .await
+            .expect("count workflows")
+            .count()
     }
 }
 
@@ -195,6 +220,11 @@ pub struct WorkerProcess {
 
 impl WorkerProcess {
     pub fn start(server: &DevServer) -> Self {
+        Self::start_with(server, &[])
+    }
+
+    /// Starts a worker with extra environment, such as `PAYMENT_GATEWAY_LATENCY`.
+    pub fn start_with(server: &DevServer, env: &[(&str, &str)]) -> Self {
         let log = File::options()
             .create(true)
             .append(true)
@@ -204,6 +234,8 @@ impl WorkerProcess {
             .env("TEMPORAL_ADDRESS", &server.address)
             .env("TEMPORAL_NAMESPACE", "default")
             .env("RUST_LOG", "info")
+            .env("PAYMENT_LEDGER", server.ledger_path())
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -272,6 +304,7 @@ impl Reply {
 /// The real `mcp-server` binary, driven by rmcp's MCP client over its stdin and stdout.
 pub struct McpSession {
     service: RunningService<RoleClient, ()>,
+    pid: u32,
 }
 
 impl McpSession {
@@ -294,8 +327,9 @@ impl McpSession {
             .stderr(log)
             .spawn()
             .expect("start mcp-server");
+        let pid = transport.id().expect("mcp-server pid");
         let service = ().serve(transport).await.expect("MCP initialize");
-        McpSession { service }
+        McpSession { service, pid }
     }
 
     /// Calls a tool; a protocol-level error fails the test.
@@ -343,6 +377,22 @@ impl McpSession {
     /// The tools the server lists.
     pub async fn tools(&self) -> Vec<rmcp::model::Tool> {
         self.service.list_all_tools().await.expect("tools/list")
+    }
+
+    /// Resident memory of the mcp-server process, in KiB.
+    pub fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid))
+            .expect("mcp-server is running");
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmRSS in /proc/<pid>/status")
+    }
+
+    /// Kills the mcp-server without warning, as a crash would.
+    pub fn kill(self) {
+        unsafe { libc::kill(self.pid as i32, libc::SIGKILL) };
     }
 
     /// Closes stdin and waits for the server to exit.
@@ -420,5 +470,42 @@ impl History {
                 _ => None,
             })
             .collect()
+    }
+}
+
+/// The payment ledger, read back for checks.
+pub struct Books {
+    pub entries: Vec<activities::ledger::Entry>,
+}
+
+impl Books {
+    /// Entries of one invoice and operation ("charge" or "refund"), by line number.
+    pub fn lines(&self, invoice_id: &str, operation: &str) -> Vec<i64> {
+        let mut lines: Vec<i64> = self
+            .entries
+            .iter()
+            .filter(|e| e.invoice_id == invoice_id && e.operation == operation)
+            .map(|e| e.line_number)
+            .collect();
+        lines.sort();
+        lines
+    }
+
+    /// Asserts exactly one charge per line and, for a refunded invoice, exactly one refund
+    /// per line (none otherwise).
+    #[track_caller]
+    pub fn assert_invoice(&self, invoice_id: &str, line_count: i64, refunded: bool) {
+        let all: Vec<i64> = (1..=line_count).collect();
+        assert_eq!(
+            self.lines(invoice_id, "charge"),
+            all,
+            "charges of {invoice_id}"
+        );
+        let refunds = if refunded { all } else { Vec::new() };
+        assert_eq!(
+            self.lines(invoice_id, "refund"),
+            refunds,
+            "refunds of {invoice_id}"
+        );
     }
 }

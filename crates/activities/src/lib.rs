@@ -3,15 +3,18 @@
 //! simulated one stands, and both hand it an idempotency key so that an activity retried after
 //! a crash never moves money twice.
 
+pub mod ledger;
+
 use async_trait::async_trait;
-use std::{collections::HashSet, sync::Arc, sync::Mutex};
+use ledger::{Ledger, LedgerError, Recorded};
+use std::{path::Path, sync::Arc, time::Duration};
 use temporalio_macros::activities;
 use temporalio_sdk::{
     ApplicationFailure,
     activities::{ActivityContext, ActivityError},
 };
 use workflows::{
-    invoice::format_amount,
+    invoice::format_cents,
     payments::{Operation, PaymentRequest},
 };
 
@@ -54,39 +57,68 @@ impl GatewayError {
     }
 }
 
-/// A gateway that moves no money: it logs each operation and remembers its keys for the life
-/// of the process, which is what the tutorial's `process_payment` does, plus idempotency.
-#[derive(Default)]
+/// A gateway that moves no money: it books each operation in a SQLite [`Ledger`] under its
+/// idempotency key, optionally after a simulated network latency, and logs it as the
+/// tutorial's `process_payment` does.
 pub struct SimulatedGateway {
-    done: Mutex<HashSet<String>>,
+    ledger: Arc<Ledger>,
+    latency: Duration,
 }
 
 impl SimulatedGateway {
-    fn perform(&self, key: &str, verb: &str, request: &PaymentRequest) {
-        let first_time = self
-            .done
-            .lock()
-            .expect("lock poisoned")
-            .insert(key.to_owned());
-        let (item, amount) = (&request.line.item, format_amount(request.line.amount));
-        if first_time {
-            tracing::info!(%key, "{verb} payment: {item} - {amount}");
-        } else {
-            tracing::info!(%key, "{verb} payment: {item} - {amount} was already done; not repeated");
+    /// Books into the ledger at `path`, taking `latency` per operation. The latency comes
+    /// after the booking, which is the window a crash can hit between moving the money and
+    /// reporting it: the retry then finds the entry and moves nothing.
+    pub fn open(path: &Path, latency: Duration) -> Result<Self, LedgerError> {
+        Ok(Self {
+            ledger: Arc::new(Ledger::open(path)?),
+            latency,
+        })
+    }
+
+    async fn book(
+        &self,
+        key: &str,
+        operation: Operation,
+        request: &PaymentRequest,
+    ) -> Result<(), GatewayError> {
+        let ledger = Arc::clone(&self.ledger);
+        let (owned_key, owned_request) = (key.to_owned(), request.clone());
+        let recorded = tokio::task::spawn_blocking(move || {
+            ledger.record(&owned_key, operation, &owned_request)
+        })
+        .await
+        .map_err(|e| GatewayError::Unavailable(e.to_string()))?
+        .map_err(|e| match e {
+            LedgerError::Database(_) => GatewayError::Unavailable(e.to_string()),
+            other => GatewayError::Declined(other.to_string()),
+        })?;
+        let verb = match operation {
+            Operation::Charge => "Processing",
+            Operation::Refund => "Refunding",
+        };
+        let (item, amount) = (&request.line.item, format_cents(request.line.cents()));
+        match recorded {
+            Recorded::New => tracing::info!(%key, "{verb} payment: {item} - {amount}"),
+            Recorded::AlreadyRecorded => {
+                tracing::info!(%key, "{verb} payment: {item} - {amount} was already booked; not repeated")
+            }
         }
+        if !self.latency.is_zero() {
+            tokio::time::sleep(self.latency).await;
+        }
+        Ok(())
     }
 }
 
 #[async_trait]
 impl PaymentGateway for SimulatedGateway {
     async fn charge(&self, key: &str, request: &PaymentRequest) -> Result<(), GatewayError> {
-        self.perform(key, "Processing", request);
-        Ok(())
+        self.book(key, Operation::Charge, request).await
     }
 
     async fn refund(&self, key: &str, request: &PaymentRequest) -> Result<(), GatewayError> {
-        self.perform(key, "Refunding", request);
-        Ok(())
+        self.book(key, Operation::Refund, request).await
     }
 }
 
@@ -98,11 +130,6 @@ pub struct Payments {
 impl Payments {
     pub fn new(gateway: Arc<dyn PaymentGateway>) -> Self {
         Self { gateway }
-    }
-
-    /// Payments through the [`SimulatedGateway`].
-    pub fn simulated() -> Self {
-        Self::new(Arc::new(SimulatedGateway::default()))
     }
 }
 

@@ -3,12 +3,14 @@
 //! work between them, and an invoice whose worker dies continues on another.
 //!
 //! Connection settings: Temporal's envconfig (`TEMPORAL_ADDRESS`, `TEMPORAL_NAMESPACE`, ...).
+//! Payments: the simulated gateway books them in the SQLite ledger `PAYMENT_LEDGER` (default
+//! `.data/payments.db`; workers may share it), after `PAYMENT_GATEWAY_LATENCY` (default `0s`).
 //! Logs: stderr, filtered by `RUST_LOG` (default `info`).
 
-use activities::Payments;
+use activities::{Payments, SimulatedGateway};
 use anyhow::Context;
 use connection::Settings;
-use std::{io::IsTerminal, time::Duration};
+use std::{io::IsTerminal, path::PathBuf, sync::Arc, time::Duration};
 use temporalio_sdk::{Runtime, Worker, WorkerOptions};
 use tracing::{info, warn};
 use workflows::{InvoiceWorkflow, names::TASK_QUEUE};
@@ -16,6 +18,8 @@ use workflows::{InvoiceWorkflow, names::TASK_QUEUE};
 /// How long a workflow task waits for the worker that last ran it before any worker may take
 /// it. The SDK's default (10 s) is what a crashed worker costs before another one resumes.
 const STICKY_QUEUE_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long a graceful stop may take before the worker exits regardless.
+const SHUTDOWN_LIMIT: Duration = Duration::from_secs(10);
 /// How long one connection attempt may take while waiting for Temporal to come up.
 const CONNECT_ATTEMPT_LIMIT: Duration = Duration::from_secs(5);
 
@@ -29,6 +33,17 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
 
+    let ledger = std::env::var_os("PAYMENT_LEDGER")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(".data/payments.db"));
+    let latency = match std::env::var("PAYMENT_GATEWAY_LATENCY") {
+        Ok(text) if !text.trim().is_empty() => humantime::parse_duration(text.trim())
+            .with_context(|| format!("PAYMENT_GATEWAY_LATENCY={text:?} is not a duration"))?,
+        _ => Duration::ZERO,
+    };
+    let gateway = SimulatedGateway::open(&ledger, latency)
+        .with_context(|| format!("opening the payment ledger {}", ledger.display()))?;
+
     let settings = Settings::load("worker")?;
     let client = tokio::select! {
         client = connect_until_reachable(&settings) => client,
@@ -40,7 +55,7 @@ async fn main() -> anyhow::Result<()> {
     let options = WorkerOptions::new(TASK_QUEUE)
         .register_workflow::<InvoiceWorkflow>()
         .context("registering InvoiceWorkflow")?
-        .register_activities(Payments::simulated())
+        .register_activities(Payments::new(Arc::new(gateway)))
         .sticky_queue_schedule_to_start_timeout(STICKY_QUEUE_TIMEOUT)
         .build();
     let mut worker = Worker::new(&runtime, client, options)
@@ -51,12 +66,18 @@ async fn main() -> anyhow::Result<()> {
         stop_requested().await;
         info!("Stopping: finishing the tasks in hand");
         shutdown();
+        // A graceful stop needs the server; if it is gone too, do not hang. Unfinished tasks
+        // are safe: Temporal hands them to the next worker.
+        tokio::time::sleep(SHUTDOWN_LIMIT).await;
+        warn!("Not stopped after {SHUTDOWN_LIMIT:?} (is Temporal down?); exiting anyway");
+        std::process::exit(1);
     });
 
     info!(
-        "Worker started. Listening for invoice workflows on {TASK_QUEUE} at {} (namespace {})",
+        "Worker started. Listening for invoice workflows on {TASK_QUEUE} at {} (namespace {}); payments booked in {}",
         settings.address(),
-        settings.namespace()
+        settings.namespace(),
+        ledger.display()
     );
     worker
         .run()

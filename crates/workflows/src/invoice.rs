@@ -10,6 +10,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::time::Duration;
 
+/// Largest invoice, as JSON: it travels in the workflow input and every history event that
+/// carries it, and Temporal refuses payloads past a few megabytes.
+pub const MAX_INVOICE_BYTES: usize = 64 * 1024;
 /// Longest invoice id: it becomes part of a workflow id and of every idempotency key.
 pub const MAX_ID_LEN: usize = 64;
 /// Most lines on one invoice: each line is a charge, a refund and events in the history.
@@ -62,6 +65,8 @@ pub struct InvoiceLine {
 pub enum InvoiceError {
     #[error("invoice_data must be a JSON object with an \"id\" and \"lines\", got {0}")]
     NotAnObject(&'static str),
+    #[error("the invoice is {0} bytes of JSON; at most {MAX_INVOICE_BYTES} are allowed")]
+    TooLarge(usize),
     #[error("invoice_data is a string that is not valid JSON: {0}")]
     UnparsableText(String),
     #[error("the invoice has no \"id\"")]
@@ -121,6 +126,10 @@ impl Invoice {
             }
             other => other,
         };
+        let size = serde_json::to_vec(value).map_or(usize::MAX, |json| json.len());
+        if size > MAX_INVOICE_BYTES {
+            return Err(InvoiceError::TooLarge(size));
+        }
         let object = value
             .as_object()
             .ok_or(InvoiceError::NotAnObject(kind(value)))?;
@@ -155,15 +164,18 @@ impl Invoice {
     /// One line for the Temporal Web UI: "Invoice INV-001 · 2 lines · $7000.00". The total
     /// adds whole cents, so it is exact.
     pub fn summary(&self) -> String {
-        let cents: i64 = self.lines.iter().map(|line| to_cents(line.amount)).sum();
         let count = self.lines.len();
         let plural = if count == 1 { "" } else { "s" };
         format!(
-            "Invoice {} · {count} line{plural} · ${}.{:02}",
+            "Invoice {} · {count} line{plural} · {}",
             self.id,
-            cents / 100,
-            cents % 100
+            format_cents(self.total_cents())
         )
+    }
+
+    /// The sum of the lines, in whole cents.
+    pub fn total_cents(&self) -> i64 {
+        self.lines.iter().map(InvoiceLine::cents).sum()
     }
 
     /// The same invoice with the given approval timeout (whole seconds).
@@ -173,14 +185,18 @@ impl Invoice {
     }
 }
 
-/// Dollars with cents, as in "$5000.00".
-pub fn format_amount(amount: f64) -> String {
-    format!("${amount:.2}")
+impl InvoiceLine {
+    /// The amount in whole cents. Exact for any amount `Invoice::from_json` accepted: at most
+    /// two decimals and at most a billion dollars, so the nearest integer is the one written.
+    pub fn cents(&self) -> i64 {
+        (self.amount * 100.0).round() as i64
+    }
 }
 
-/// A checked amount (positive, at most two decimals, at most a billion) in whole cents.
-fn to_cents(amount: f64) -> i64 {
-    (amount * 100.0).round() as i64
+/// Dollars and cents from whole cents, as in "$5000.00".
+pub fn format_cents(cents: i64) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    format!("{sign}${}.{:02}", cents.abs() / 100, cents.abs() % 100)
 }
 
 fn check_id(id: Option<&Value>) -> Result<(), InvoiceError> {
@@ -419,8 +435,16 @@ mod tests {
     }
 
     #[test]
-    fn formats_amounts_as_dollars_and_cents() {
-        assert_eq!(format_amount(5000.0), "$5000.00");
-        assert_eq!(format_amount(19.9), "$19.90");
+    fn money_is_counted_in_whole_cents() {
+        assert_eq!(format_cents(500_000), "$5000.00");
+        assert_eq!(format_cents(1_990), "$19.90");
+        assert_eq!(format_cents(-5), "-$0.05");
+        // 0.1 + 0.2 is not 0.3 in floating point; in cents it is.
+        let value = json!({"id": "C-1", "lines": [
+            {"item": "a", "amount": 0.1}, {"item": "b", "amount": 0.2}, {"item": "c", "amount": 999999999.99}
+        ]});
+        let invoice = Invoice::from_json(&value).unwrap();
+        assert_eq!(invoice.total_cents(), 10 + 20 + 99_999_999_999);
+        assert_eq!(invoice.summary(), "Invoice C-1 · 3 lines · $1000000000.29");
     }
 }

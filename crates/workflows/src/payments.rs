@@ -1,7 +1,7 @@
 //! The payment activities as the workflow sees them: names, input and output. The `activities`
 //! crate implements them; the workflow only needs this contract.
 
-use crate::invoice::{InvoiceLine, format_amount};
+use crate::invoice::{InvoiceLine, format_cents};
 use serde::{Deserialize, Serialize};
 use temporalio_macros::activity_definitions;
 use temporalio_sdk::activities::ActivityError;
@@ -44,7 +44,7 @@ impl PaymentRequest {
         format!(
             "Processed payment for {}: {}",
             self.line.item,
-            format_amount(self.line.amount)
+            format_cents(self.line.cents())
         )
     }
 
@@ -53,7 +53,7 @@ impl PaymentRequest {
         format!(
             "Refunded payment for {}: {}",
             self.line.item,
-            format_amount(self.line.amount)
+            format_cents(self.line.cents())
         )
     }
 
@@ -63,7 +63,7 @@ impl PaymentRequest {
             "line {}: {} {}",
             self.line_number,
             self.line.item,
-            format_amount(self.line.amount)
+            format_cents(self.line.cents())
         )
     }
 }

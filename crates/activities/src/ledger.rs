@@ -1,0 +1,218 @@
+//! The simulated gateway's books: every charge and refund, in a SQLite file, each under its
+//! idempotency key. Recording the same key twice is a no-op, so an activity retried after a
+//! crash (even one that struck after the money moved) never charges or refunds twice.
+//!
+//! Several workers may share one ledger file: SQLite serialises their writes.
+
+use rusqlite::{Connection, OptionalExtension, params};
+use std::{path::Path, sync::Mutex, time::Duration};
+use workflows::payments::{Operation, PaymentRequest};
+
+/// One row of the ledger.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    pub idempotency_key: String,
+    pub invoice_id: String,
+    pub line_number: i64,
+    pub operation: String,
+    pub item: String,
+    pub amount_cents: i64,
+}
+
+/// Whether a call moved money or found it already moved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Recorded {
+    New,
+    AlreadyRecorded,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    #[error("ledger database error: {0}")]
+    Database(#[from] rusqlite::Error),
+    #[error("refund {key} has no matching charge")]
+    NothingToRefund { key: String },
+    #[error("idempotency key {key} was first recorded for {recorded} cents, now asked for {asked}")]
+    Conflict {
+        key: String,
+        recorded: i64,
+        asked: i64,
+    },
+}
+
+pub struct Ledger {
+    connection: Mutex<Connection>,
+}
+
+impl Ledger {
+    /// Opens (creating if needed) the ledger at `path`.
+    pub fn open(path: &Path) -> Result<Self, LedgerError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let connection = Connection::open(path)?;
+        connection.busy_timeout(Duration::from_secs(10))?;
+        connection.pragma_update(None, "journal_mode", "WAL")?;
+        connection.pragma_update(None, "synchronous", "FULL")?;
+        connection.execute_batch(
+            "CREATE TABLE IF NOT EXISTS payments (
+                 idempotency_key TEXT PRIMARY KEY,
+                 invoice_id      TEXT NOT NULL,
+                 line_number     INTEGER NOT NULL,
+                 operation       TEXT NOT NULL CHECK (operation IN ('charge', 'refund')),
+                 item            TEXT NOT NULL,
+                 amount_cents    INTEGER NOT NULL CHECK (amount_cents > 0),
+                 recorded_at     TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+             )",
+        )?;
+        Ok(Self {
+            connection: Mutex::new(connection),
+        })
+    }
+
+    /// Records one operation under its idempotency key, at most once. A refund must match a
+    /// recorded charge of the same line.
+    pub fn record(
+        &self,
+        key: &str,
+        operation: Operation,
+        request: &PaymentRequest,
+    ) -> Result<Recorded, LedgerError> {
+        let key = key.to_owned();
+        let cents = request.line.cents();
+        let mut connection = self.connection.lock().expect("ledger lock poisoned");
+        let transaction = connection.transaction()?;
+        let existing: Option<i64> = transaction
+            .query_row(
+                "SELECT amount_cents FROM payments WHERE idempotency_key = ?1",
+                params![key],
+                |row| row.get(0),
+            )
+            .optional()?;
+        if let Some(recorded) = existing {
+            if recorded != cents {
+                return Err(LedgerError::Conflict {
+                    key,
+                    recorded,
+                    asked: cents,
+                });
+            }
+            return Ok(Recorded::AlreadyRecorded);
+        }
+        if operation == Operation::Refund {
+            let charged: Option<i64> = transaction
+                .query_row(
+                    "SELECT amount_cents FROM payments WHERE idempotency_key = ?1",
+                    params![request.idempotency_key(Operation::Charge)],
+                    |row| row.get(0),
+                )
+                .optional()?;
+            if charged != Some(cents) {
+                return Err(LedgerError::NothingToRefund { key });
+            }
+        }
+        transaction.execute(
+            "INSERT INTO payments (idempotency_key, invoice_id, line_number, operation, item, amount_cents)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                key,
+                request.invoice_id,
+                request.line_number as i64,
+                operation_name(operation),
+                request.line.item,
+                cents
+            ],
+        )?;
+        transaction.commit()?;
+        Ok(Recorded::New)
+    }
+
+    /// Every entry, in the order recorded.
+    pub fn entries(&self) -> Result<Vec<Entry>, LedgerError> {
+        let connection = self.connection.lock().expect("ledger lock poisoned");
+        let mut statement = connection.prepare(
+            "SELECT idempotency_key, invoice_id, line_number, operation, item, amount_cents
+             FROM payments ORDER BY rowid",
+        )?;
+        let rows = statement.query_map([], |row| {
+            Ok(Entry {
+                idempotency_key: row.get(0)?,
+                invoice_id: row.get(1)?,
+                line_number: row.get(2)?,
+                operation: row.get(3)?,
+                item: row.get(4)?,
+                amount_cents: row.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+fn operation_name(operation: Operation) -> &'static str {
+    match operation {
+        Operation::Charge => "charge",
+        Operation::Refund => "refund",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use workflows::InvoiceLine;
+
+    fn request(line_number: usize, amount: f64) -> PaymentRequest {
+        PaymentRequest {
+            invoice_id: "INV-1".into(),
+            line_number,
+            line: InvoiceLine {
+                item: "Work".into(),
+                amount,
+                description: None,
+                extra: Default::default(),
+            },
+        }
+    }
+
+    #[test]
+    fn each_key_is_recorded_once_and_refunds_need_a_charge() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::open(&dir.path().join("ledger.db")).unwrap();
+        let line = request(1, 19.99);
+        let record = |operation| ledger.record(&line.idempotency_key(operation), operation, &line);
+        assert!(matches!(
+            record(Operation::Refund),
+            Err(LedgerError::NothingToRefund { .. })
+        ));
+        assert_eq!(record(Operation::Charge).unwrap(), Recorded::New);
+        assert_eq!(
+            record(Operation::Charge).unwrap(),
+            Recorded::AlreadyRecorded
+        );
+        assert_eq!(record(Operation::Refund).unwrap(), Recorded::New);
+        assert_eq!(
+            record(Operation::Refund).unwrap(),
+            Recorded::AlreadyRecorded
+        );
+        let entries = ledger.entries().unwrap();
+        assert_eq!(entries.len(), 2);
+        assert_eq!(entries[0].amount_cents, 1999);
+        assert_eq!(entries[1].operation, "refund");
+        // Another process sees the same books.
+        let reopened = Ledger::open(&dir.path().join("ledger.db")).unwrap();
+        assert_eq!(reopened.entries().unwrap(), entries);
+    }
+
+    #[test]
+    fn a_key_reused_for_another_amount_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::open(&dir.path().join("ledger.db")).unwrap();
+        let key = request(1, 10.0).idempotency_key(Operation::Charge);
+        ledger
+            .record(&key, Operation::Charge, &request(1, 10.0))
+            .unwrap();
+        assert!(matches!(
+            ledger.record(&key, Operation::Charge, &request(1, 11.0)),
+            Err(LedgerError::Conflict { .. })
+        ));
+    }
+}
