@@ -59,6 +59,11 @@ claude-config:
     cargo build --release --workspace --bins
     python3 scripts/claude_config.py
 
+# Benchmark against the tutorial's Python implementation and the raw client; writes docs/benchmarks.md.
+bench *args="--out docs/benchmarks.md":
+    cargo build --release --workspace --bins
+    target/release/bench {{args}}
+
 # Format the code.
 fmt:
     cargo fmt --all

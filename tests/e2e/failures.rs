@@ -27,7 +27,7 @@ async fn a_worker_killed_while_awaiting_approval_loses_nothing() {
         "{no_worker}"
     );
     assert!(
-        started.elapsed() < Duration::from_secs(15),
+        started.elapsed() < Duration::from_secs(5),
         "took {:?}",
         started.elapsed()
     );
@@ -82,7 +82,7 @@ async fn temporal_stopped_gives_prompt_errors_and_work_resumes_when_it_returns()
         let error = mcp.call(tool, arguments).await.err();
         assert!(error.contains("Temporal"), "{tool}: {error}");
         assert!(
-            started.elapsed() < Duration::from_secs(15),
+            started.elapsed() < Duration::from_secs(5),
             "{tool} took {:?}",
             started.elapsed()
         );
@@ -123,7 +123,7 @@ async fn an_mcp_server_started_without_temporal_answers_with_an_error() {
         "{error}"
     );
     assert!(
-        started.elapsed() < Duration::from_secs(10),
+        started.elapsed() < Duration::from_secs(5),
         "took {:?}",
         started.elapsed()
     );

@@ -10,10 +10,8 @@
 //! The binaries must be built first (`cargo build --workspace`, which `just test` does).
 
 use rmcp::{
-    RoleClient, ServiceExt,
-    model::CallToolRequestParams,
-    service::RunningService,
-    transport::{ConfigureCommandExt, TokioChildProcess},
+    RoleClient, ServiceExt, model::CallToolRequestParams, service::RunningService,
+    transport::TokioChildProcess,
 };
 use serde_json::{Value, json};
 use std::{
@@ -36,18 +34,16 @@ use workflows::InvoiceWorkflow;
 
 /// Where cargo put the workspace binaries: next to this test executable's `deps/` folder.
 pub fn binary(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("test executable path");
-    let dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("test executable lives in target/<profile>/deps");
-    let path = dir.join(name);
-    assert!(
-        path.exists(),
-        "{} is missing: build the binaries first with `cargo build --workspace` (or run `just test`)",
-        path.display()
-    );
-    path
+    let exe = std::env::current_exe().expect("own executable path");
+    // Tests run from target/<profile>/deps, the benchmark from target/<profile>.
+    let candidates = exe.ancestors().skip(1).take(2).map(|dir| dir.join(name));
+    let found = candidates.clone().find(|path| path.exists());
+    found.unwrap_or_else(|| {
+        panic!(
+            "{name} is missing next to {}: build the binaries first with `cargo build --workspace` (or run `just test`)",
+            exe.display()
+        )
+    })
 }
 
 /// A free TCP port on the loopback interface.
@@ -225,22 +221,35 @@ impl WorkerProcess {
 
     /// Starts a worker with extra environment, such as `PAYMENT_GATEWAY_LATENCY`.
     pub fn start_with(server: &DevServer, env: &[(&str, &str)]) -> Self {
-        let log = File::options()
-            .create(true)
-            .append(true)
-            .open(server.dir().join("worker.log"))
-            .expect("worker log");
-        let child = Command::new(binary("worker"))
+        let mut command = Command::new(binary("worker"));
+        command
             .env("TEMPORAL_ADDRESS", &server.address)
             .env("TEMPORAL_NAMESPACE", "default")
             .env("RUST_LOG", "info")
             .env("PAYMENT_LEDGER", server.ledger_path())
-            .envs(env.iter().copied())
-            .stdout(Stdio::null())
+            .envs(env.iter().copied());
+        Self::start_command(command, &server.dir().join("worker.log"))
+    }
+
+    /// Starts any worker command (the benchmark also runs the tutorial's Python worker), its
+    /// output appended to `log`.
+    pub fn start_command(mut command: Command, log: &Path) -> Self {
+        let log = File::options()
+            .create(true)
+            .append(true)
+            .open(log)
+            .expect("worker log");
+        let child = command
+            .stdout(log.try_clone().expect("worker log"))
             .stderr(log)
             .spawn()
             .expect("start the worker");
         WorkerProcess { child }
+    }
+
+    /// Resident memory of the worker process, in KiB.
+    pub fn rss_kib(&self) -> u64 {
+        rss_kib(self.child.id())
     }
 
     /// Kills the worker without warning, as a crash would.
@@ -310,24 +319,28 @@ pub struct McpSession {
 impl McpSession {
     /// Starts an mcp-server for `address` with extra environment variables.
     pub async fn start(address: &str, log_dir: &Path, env: &[(&str, &str)]) -> Self {
+        let mut command = tokio::process::Command::new(binary("mcp-server"));
+        command
+            .env("TEMPORAL_ADDRESS", address)
+            .env("TEMPORAL_NAMESPACE", "default")
+            .env("RUST_LOG", "info")
+            .envs(env.iter().copied());
+        Self::start_command(command, &log_dir.join("mcp-server.log")).await
+    }
+
+    /// Starts any MCP stdio server command (the benchmark also drives the tutorial's Python
+    /// server), its stderr appended to `log`.
+    pub async fn start_command(command: tokio::process::Command, log: &Path) -> Self {
         let log = File::options()
             .create(true)
             .append(true)
-            .open(log_dir.join("mcp-server.log"))
-            .expect("mcp-server log");
-        let command = tokio::process::Command::new(binary("mcp-server")).configure(|cmd| {
-            cmd.env("TEMPORAL_ADDRESS", address)
-                .env("TEMPORAL_NAMESPACE", "default")
-                .env("RUST_LOG", "info");
-            for (key, value) in env {
-                cmd.env(key, value);
-            }
-        });
+            .open(log)
+            .expect("MCP server log");
         let (transport, _) = TokioChildProcess::builder(command)
             .stderr(log)
             .spawn()
-            .expect("start mcp-server");
-        let pid = transport.id().expect("mcp-server pid");
+            .expect("start the MCP server");
+        let pid = transport.id().expect("MCP server pid");
         let service = ().serve(transport).await.expect("MCP initialize");
         McpSession { service, pid }
     }
@@ -379,15 +392,9 @@ impl McpSession {
         self.service.list_all_tools().await.expect("tools/list")
     }
 
-    /// Resident memory of the mcp-server process, in KiB.
+    /// Resident memory of the MCP server process, in KiB.
     pub fn rss_kib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid))
-            .expect("mcp-server is running");
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix("VmRSS:"))
-            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
-            .expect("VmRSS in /proc/<pid>/status")
+        rss_kib(self.pid)
     }
 
     /// Kills the mcp-server without warning, as a crash would.
@@ -508,4 +515,15 @@ impl Books {
             "refunds of {invoice_id}"
         );
     }
+}
+
+/// Resident memory of a process, in KiB, from `/proc/<pid>/status`.
+pub fn rss_kib(pid: u32) -> u64 {
+    let status =
+        std::fs::read_to_string(format!("/proc/{pid}/status")).expect("the process is running");
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS in /proc/<pid>/status")
 }

@@ -10,9 +10,9 @@ use std::{
     time::Duration,
 };
 use temporalio_client::{
-    Client, WorkflowDescribeOptions, WorkflowExecutionStatus, WorkflowFetchHistoryOptions,
-    WorkflowGetResultOptions, WorkflowHandle, WorkflowIdReusePolicy, WorkflowQueryOptions,
-    WorkflowSignalOptions, WorkflowStartOptions,
+    Client, QueryRejectCondition, WorkflowDescribeOptions, WorkflowExecutionStatus,
+    WorkflowFetchHistoryOptions, WorkflowGetResultOptions, WorkflowHandle, WorkflowIdReusePolicy,
+    WorkflowQueryOptions, WorkflowSignalOptions, WorkflowStartOptions,
     errors::{
         WorkflowGetResultError, WorkflowInteractionError, WorkflowQueryError, WorkflowStartError,
     },
@@ -31,7 +31,10 @@ const CONNECT_LIMIT: Duration = Duration::from_secs(3);
 const CALL_LIMIT: Duration = Duration::from_secs(4);
 /// Longest wait for a status query. Temporal holds a query until a worker answers it (30 s
 /// when none runs), so this bound is what tells us that no worker is serving the invoice.
-const QUERY_LIMIT: Duration = Duration::from_secs(4);
+const QUERY_LIMIT: Duration = Duration::from_secs(3);
+/// Longest wait for the `describe` that follows an unanswered query: a live server answers in
+/// milliseconds, and the whole status call stays under five seconds.
+const AFTER_QUERY_LIMIT: Duration = Duration::from_millis(1500);
 
 /// What went wrong, in words an agent can act on.
 #[derive(Debug, thiserror::Error)]
@@ -134,25 +137,33 @@ impl Invoices {
     /// once it has finished (which needs no worker).
     pub async fn status(&self, invoice_id: &str) -> OpResult<String> {
         let handle = self.handle(invoice_id).await?;
-        match self.execution_status(&handle, invoice_id).await? {
-            WorkflowExecutionStatus::Running => {
-                let query = handle.query(
-                    InvoiceWorkflow::get_status,
-                    (),
-                    WorkflowQueryOptions::default(),
-                );
-                match tokio::time::timeout(QUERY_LIMIT, query).await {
-                    Ok(Ok(status)) => Ok(status),
-                    Ok(Err(WorkflowQueryError::NotFound(_))) => {
-                        Err(InvoiceOpError::Unknown(invoice_id.to_owned()))
-                    }
-                    Ok(Err(error)) => Err(refused("query the invoice status", error)),
-                    Err(_) => Err(InvoiceOpError::NoWorker {
-                        id: invoice_id.to_owned(),
-                    }),
-                }
+        // One round trip for the common case, a running invoice. A closed one is refused by
+        // the server at once (NotOpen) instead of being replayed on a worker.
+        let options = WorkflowQueryOptions::builder()
+            .reject_condition(QueryRejectCondition::NotOpen)
+            .build();
+        let query = handle.query(InvoiceWorkflow::get_status, (), options);
+        match tokio::time::timeout(QUERY_LIMIT, query).await {
+            Ok(Ok(status)) => Ok(status),
+            Ok(Err(WorkflowQueryError::Rejected { status })) => {
+                let status = status.unwrap_or(WorkflowExecutionStatus::Unknown);
+                self.final_status(&handle, status).await
             }
-            finished => self.final_status(&handle, finished).await,
+            Ok(Err(WorkflowQueryError::NotFound(_))) => {
+                Err(InvoiceOpError::Unknown(invoice_id.to_owned()))
+            }
+            Ok(Err(error)) => Err(refused("query the invoice status", error)),
+            // Temporal holds a query until a worker answers. Tell a dead server from a missing
+            // worker: only a live server answers `describe`.
+            Err(_) => match self
+                .execution_status(&handle, invoice_id, AFTER_QUERY_LIMIT)
+                .await?
+            {
+                WorkflowExecutionStatus::Running => Err(InvoiceOpError::NoWorker {
+                    id: invoice_id.to_owned(),
+                }),
+                finished => self.final_status(&handle, finished).await,
+            },
         }
     }
 
@@ -160,7 +171,9 @@ impl Invoices {
     /// decision that counts: the first decision recorded in the history wins.
     pub async fn decide(&self, invoice_id: &str, decision: Decision) -> OpResult<()> {
         let handle = self.handle(invoice_id).await?;
-        let status = self.execution_status(&handle, invoice_id).await?;
+        let status = self
+            .execution_status(&handle, invoice_id, CALL_LIMIT)
+            .await?;
         if status != WorkflowExecutionStatus::Running {
             let status = self.final_status(&handle, status).await?;
             return Err(InvoiceOpError::Closed {
@@ -239,9 +252,10 @@ impl Invoices {
         &self,
         handle: &WorkflowHandle<Client, InvoiceWorkflow>,
         invoice_id: &str,
+        limit: Duration,
     ) -> OpResult<WorkflowExecutionStatus> {
         let described = bounded(
-            CALL_LIMIT,
+            limit,
             "look up the invoice",
             handle.describe(WorkflowDescribeOptions::default()),
         )

@@ -17,7 +17,7 @@ use workflows::{InvoiceWorkflow, names::TASK_QUEUE};
 
 /// How long a workflow task waits for the worker that last ran it before any worker may take
 /// it. The SDK's default (10 s) is what a crashed worker costs before another one resumes.
-const STICKY_QUEUE_TIMEOUT: Duration = Duration::from_secs(2);
+const STICKY_QUEUE_TIMEOUT: Duration = Duration::from_secs(1);
 /// How long a graceful stop may take before the worker exits regardless.
 const SHUTDOWN_LIMIT: Duration = Duration::from_secs(10);
 /// How long one connection attempt may take while waiting for Temporal to come up.

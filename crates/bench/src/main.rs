@@ -1,0 +1,528 @@
+//! `bench`: how fast and how small the invoice system is, side by side with the tutorial's
+//! Python implementation (FastMCP + the Python SDK) and with the raw Temporal client, in one run.
+//!
+//! Each implementation gets its own throwaway `temporal server start-dev` and its own worker.
+//! Run with `just bench` (release build). `--smoke` makes a tiny run without Python (for CI);
+//! `--out docs/benchmarks.md` writes the report; `--tutorial PATH` points at the tutorial's
+//! Markdown, from which the Python code is taken (default: ../shared/reference/).
+
+mod python;
+
+use futures::{StreamExt, stream};
+use harness::{DevServer, McpSession, WorkerProcess, tutorial_invoice};
+use serde_json::json;
+use std::{
+    io::{BufRead, BufReader, Write},
+    path::PathBuf,
+    process::{Command, Stdio},
+    time::{Duration, Instant},
+};
+use temporalio_client::{
+    Client, WorkflowExecutionStatus, WorkflowQueryOptions, WorkflowSignalOptions,
+};
+use workflows::{InvoiceWorkflow, names};
+
+/// How many calls of each kind, and how big the batches.
+struct Sizes {
+    cold_starts: usize,
+    calls: usize,
+    batches: [usize; 2],
+    waiting: usize,
+}
+
+const FULL: Sizes = Sizes {
+    cold_starts: 30,
+    calls: 300,
+    batches: [100, 1_000],
+    waiting: 1_000,
+};
+const SMOKE: Sizes = Sizes {
+    cold_starts: 3,
+    calls: 10,
+    batches: [5, 10],
+    waiting: 10,
+};
+/// Tool calls in flight at once during the batches, as several agents would.
+const CONCURRENCY: usize = 10;
+
+/// Which implementation is under test.
+enum Subject {
+    Rust,
+    Python(python::Tutorial),
+}
+
+impl Subject {
+    fn name(&self) -> &'static str {
+        match self {
+            Subject::Rust => "Rust",
+            Subject::Python(_) => "Python",
+        }
+    }
+
+    fn worker(&self, server: &DevServer) -> WorkerProcess {
+        match self {
+            Subject::Rust => WorkerProcess::start(server),
+            Subject::Python(tutorial) => WorkerProcess::start_command(
+                tutorial.worker_command(&server.address),
+                &server.dir().join("python-worker.log"),
+            ),
+        }
+    }
+
+    fn mcp_command(&self, address: &str) -> Command {
+        match self {
+            Subject::Rust => {
+                let mut command = Command::new(harness::binary("mcp-server"));
+                command
+                    .env("TEMPORAL_ADDRESS", address)
+                    .env("RUST_LOG", "warn");
+                command
+            }
+            Subject::Python(tutorial) => tutorial.server_command(address),
+        }
+    }
+
+    async fn mcp(&self, server: &DevServer) -> McpSession {
+        let command = tokio::process::Command::from(self.mcp_command(&server.address));
+        McpSession::start_command(command, &server.dir().join("mcp.log")).await
+    }
+}
+
+/// Everything measured for one implementation.
+#[derive(Default)]
+struct Report {
+    cold_start_ms: Option<f64>,
+    tools: Vec<(&'static str, Stats)>,
+    floor: Vec<(&'static str, Stats)>,
+    batches: Vec<(usize, f64)>,
+    worker_rss_mb: Option<f64>,
+    mcp_rss_mb: Option<f64>,
+    recovery_s: Option<f64>,
+}
+
+#[derive(Clone, Copy)]
+struct Stats {
+    p50: f64,
+    p95: f64,
+    p99: f64,
+}
+
+impl Stats {
+    /// Percentiles (nearest rank) in milliseconds.
+    fn of(mut samples: Vec<Duration>) -> Stats {
+        samples.sort();
+        let at = |p: f64| {
+            let rank = ((p * samples.len() as f64).ceil() as usize).clamp(1, samples.len());
+            samples[rank - 1].as_secs_f64() * 1e3
+        };
+        Stats {
+            p50: at(0.50),
+            p95: at(0.95),
+            p99: at(0.99),
+        }
+    }
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let smoke = args.iter().any(|a| a == "--smoke");
+    let value = |flag: &str| {
+        args.iter()
+            .position(|a| a == flag)
+            .and_then(|i| args.get(i + 1))
+            .map(PathBuf::from)
+    };
+    let sizes = if smoke { &SMOKE } else { &FULL };
+    let work = harness::binary("mcp-server")
+        .parent()
+        .expect("target dir")
+        .join("bench-work");
+    std::fs::create_dir_all(&work)?;
+
+    let mut subjects = vec![Subject::Rust];
+    if !smoke {
+        let tutorial = value("--tutorial").unwrap_or_else(python::default_tutorial_path);
+        match python::Tutorial::prepare(&tutorial, &work) {
+            Ok(tutorial) => subjects.push(Subject::Python(tutorial)),
+            Err(error) => eprintln!("bench: skipping the Python comparison: {error:#}"),
+        }
+    }
+
+    let mut reports = Vec::new();
+    for subject in &subjects {
+        eprintln!("bench: measuring {}", subject.name());
+        reports.push(measure(subject, sizes).await?);
+    }
+    let text = render(&subjects, &reports, sizes, smoke);
+    println!("{text}");
+    if let Some(out) = value("--out") {
+        std::fs::write(&out, &text)?;
+        eprintln!("bench: wrote {}", out.display());
+    }
+    Ok(())
+}
+
+async fn measure(subject: &Subject, sizes: &Sizes) -> anyhow::Result<Report> {
+    let mut report = Report::default();
+    let server = DevServer::start().await;
+    let client = server.client().await;
+
+    // Cold start: process spawn to a completed `initialize` response. Temporal is not touched.
+    let mut starts = Vec::new();
+    for _ in 0..sizes.cold_starts {
+        starts.push(cold_start(subject.mcp_command(&server.address))?);
+    }
+    report.cold_start_ms = Some(Stats::of(starts).p50);
+
+    let mut worker = subject.worker(&server);
+    let mcp = subject.mcp(&server).await;
+
+    // Tool latencies, one call at a time.
+    let ids: Vec<String> = (0..sizes.calls).map(|n| format!("LAT-{n}")).collect();
+    let mut samples = Vec::new();
+    for id in &ids {
+        let arguments = json!({"invoice_data": tutorial_invoice(id)});
+        samples.push(timed(&mcp, "process_invoice", arguments).await);
+    }
+    report.tools.push(("process_invoice", Stats::of(samples)));
+    for id in &ids {
+        await_waiting(&client, id).await;
+    }
+    let probe = &ids[0];
+    let mut samples = Vec::new();
+    for _ in 0..sizes.calls {
+        samples.push(timed(&mcp, "get_invoice_status", json!({"invoice_id": probe})).await);
+    }
+    report
+        .tools
+        .push(("get_invoice_status", Stats::of(samples)));
+    let (approve, reject) = ids.split_at(ids.len() / 2);
+    for (tool, batch) in [("approve_invoice", approve), ("reject_invoice", reject)] {
+        let mut samples = Vec::new();
+        for id in batch {
+            samples.push(timed(&mcp, tool, json!({"invoice_id": id})).await);
+        }
+        report.tools.push((tool, Stats::of(samples)));
+    }
+
+    // The floor: the same query and signal from an already-connected Rust client.
+    if matches!(subject, Subject::Rust) {
+        report.floor = floor(&client, &mcp, sizes.calls).await;
+    }
+
+    // Throughput: invoices started, approved and completed, CONCURRENCY calls at a time.
+    for (round, &count) in sizes.batches.iter().enumerate() {
+        let ids: Vec<String> = (0..count).map(|n| format!("B{round}-{n}")).collect();
+        let started = Instant::now();
+        each(&ids, |id| {
+            let mcp = &mcp;
+            async move {
+                mcp.call(
+                    "process_invoice",
+                    json!({"invoice_data": tutorial_invoice(&id)}),
+                )
+                .await
+                .ok();
+            }
+        })
+        .await;
+        each(&ids, |id| {
+            let client = &client;
+            async move { await_waiting(client, &id).await }
+        })
+        .await;
+        if count == sizes.waiting {
+            report.worker_rss_mb = Some(worker.rss_kib() as f64 / 1024.0);
+        }
+        each(&ids, |id| {
+            let mcp = &mcp;
+            async move {
+                mcp.call("approve_invoice", json!({"invoice_id": id}))
+                    .await
+                    .ok();
+            }
+        })
+        .await;
+        each(&ids, |id| {
+            let client = &client;
+            async move { await_completed(client, &id).await }
+        })
+        .await;
+        report
+            .batches
+            .push((count, started.elapsed().as_secs_f64()));
+    }
+    report.mcp_rss_mb = Some(mcp.rss_kib() as f64 / 1024.0);
+
+    // Recovery: a worker killed while an invoice awaits approval; a new worker starts and the
+    // invoice is approved; how long until it completes.
+    let id = "RECOVER-1";
+    mcp.call(
+        "process_invoice",
+        json!({"invoice_data": tutorial_invoice(id)}),
+    )
+    .await
+    .ok();
+    await_waiting(&client, id).await;
+    let crashed = Instant::now();
+    worker.kill();
+    worker = subject.worker(&server);
+    mcp.call("approve_invoice", json!({"invoice_id": id}))
+        .await
+        .ok();
+    await_completed(&client, id).await;
+    report.recovery_s = Some(crashed.elapsed().as_secs_f64());
+    drop(worker);
+    Ok(report)
+}
+
+/// Spawns the MCP server, sends `initialize`, and times the first answer.
+fn cold_start(mut command: Command) -> anyhow::Result<Duration> {
+    let started = Instant::now();
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let mut stdin = child.stdin.take().expect("stdin");
+    writeln!(
+        stdin,
+        r#"{{"jsonrpc":"2.0","id":1,"method":"initialize","params":{{"protocolVersion":"2025-06-18","capabilities":{{}},"clientInfo":{{"name":"bench","version":"0"}}}}}}"#
+    )?;
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line)?;
+    let elapsed = started.elapsed();
+    anyhow::ensure!(line.contains("\"result\""), "no initialize result: {line}");
+    let _ = child.kill();
+    let _ = child.wait();
+    Ok(elapsed)
+}
+
+async fn timed(mcp: &McpSession, tool: &str, arguments: serde_json::Value) -> Duration {
+    let started = Instant::now();
+    let reply = mcp.call(tool, arguments).await;
+    let elapsed = started.elapsed();
+    assert!(!reply.is_error, "{tool}: {}", reply.text);
+    elapsed
+}
+
+async fn floor(client: &Client, mcp: &McpSession, calls: usize) -> Vec<(&'static str, Stats)> {
+    let ids: Vec<String> = (0..calls).map(|n| format!("FLOOR-{n}")).collect();
+    for id in &ids {
+        mcp.call(
+            "process_invoice",
+            json!({"invoice_data": tutorial_invoice(id)}),
+        )
+        .await
+        .ok();
+        await_waiting(client, id).await;
+    }
+    let handle = client.get_workflow_handle::<InvoiceWorkflow>(names::workflow_id(&ids[0]));
+    let mut queries = Vec::new();
+    for _ in 0..calls {
+        let started = Instant::now();
+        handle
+            .query(
+                InvoiceWorkflow::get_status,
+                (),
+                WorkflowQueryOptions::default(),
+            )
+            .await
+            .expect("query");
+        queries.push(started.elapsed());
+    }
+    let mut signals = Vec::new();
+    for id in &ids {
+        let handle = client.get_workflow_handle::<InvoiceWorkflow>(names::workflow_id(id));
+        let started = Instant::now();
+        handle
+            .signal(
+                InvoiceWorkflow::approve_invoice,
+                (),
+                WorkflowSignalOptions::default(),
+            )
+            .await
+            .expect("signal");
+        signals.push(started.elapsed());
+    }
+    vec![
+        ("raw query get_status", Stats::of(queries)),
+        ("raw signal approve_invoice", Stats::of(signals)),
+    ]
+}
+
+/// Runs `work` for every id, CONCURRENCY at a time.
+async fn each<F, Fut>(ids: &[String], work: F)
+where
+    F: Fn(String) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    stream::iter(ids.iter().cloned().map(work))
+        .buffer_unordered(CONCURRENCY)
+        .collect::<Vec<()>>()
+        .await;
+}
+
+/// Polls the workflow's own `get_status` query (same name in both implementations).
+async fn await_waiting(client: &Client, id: &str) {
+    let handle = client.get_workflow_handle::<InvoiceWorkflow>(names::workflow_id(id));
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        let status = handle
+            .query(
+                InvoiceWorkflow::get_status,
+                (),
+                WorkflowQueryOptions::default(),
+            )
+            .await;
+        if status.is_ok_and(|s| s == "Awaiting approval") {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{id} never awaited approval");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn await_completed(client: &Client, id: &str) {
+    let handle = client.get_workflow_handle::<InvoiceWorkflow>(names::workflow_id(id));
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        let described = handle.describe(Default::default()).await;
+        if described.is_ok_and(|d| d.status() == WorkflowExecutionStatus::Completed) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{id} never completed");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+fn render(subjects: &[Subject], reports: &[Report], sizes: &Sizes, smoke: bool) -> String {
+    let rust = &reports[0];
+    let python = reports.get(1);
+    let mut rows: Vec<(String, String, String, String)> = Vec::new();
+    let cell =
+        |v: Option<f64>, unit: &str| v.map_or("–".to_owned(), |v| format!("{v:.2} {unit}"));
+    let ratio = |r: Option<f64>, p: Option<f64>| match (r, p) {
+        (Some(r), Some(p)) if r > 0.0 => format!("{:.1}×", p / r),
+        _ => "–".to_owned(),
+    };
+    let py = |f: &dyn Fn(&Report) -> Option<f64>| python.and_then(f);
+    let mut row = |name: String, f: &dyn Fn(&Report) -> Option<f64>, unit: &str| {
+        rows.push((
+            name,
+            cell(f(rust), unit),
+            cell(py(f), unit),
+            ratio(f(rust), py(f)),
+        ));
+    };
+    row(
+        format!(
+            "mcp-server cold start, spawn to `initialize` answer (median of {})",
+            sizes.cold_starts
+        ),
+        &|r| r.cold_start_ms,
+        "ms",
+    );
+    for (index, (tool, _)) in rust.tools.iter().enumerate() {
+        for (label, pick) in [("p50", 0), ("p95", 1), ("p99", 2)] {
+            row(
+                format!("`{tool}` {label} ({} calls)", sizes.calls),
+                &move |r: &Report| r.tools.get(index).map(|(_, s)| [s.p50, s.p95, s.p99][pick]),
+                "ms",
+            );
+        }
+    }
+    for (index, (name, _)) in rust.floor.iter().enumerate() {
+        row(
+            format!("floor: {name} p50 (Rust client, already connected)"),
+            &move |r: &Report| r.floor.get(index).map(|(_, s)| s.p50),
+            "ms",
+        );
+    }
+    for (index, (count, _)) in rust.batches.iter().enumerate() {
+        row(
+            format!("{count} invoices: start, approve, complete ({CONCURRENCY} calls at a time)"),
+            &move |r: &Report| r.batches.get(index).map(|(_, s)| *s),
+            "s",
+        );
+    }
+    row(
+        format!(
+            "worker RSS with {} invoices awaiting approval",
+            sizes.waiting
+        ),
+        &|r| r.worker_rss_mb,
+        "MB",
+    );
+    row(
+        "MCP server RSS after the run".to_owned(),
+        &|r| r.mcp_rss_mb,
+        "MB",
+    );
+    row(
+        "recovery: worker SIGKILL to completion (new worker, approval)".to_owned(),
+        &|r| r.recovery_s,
+        "s",
+    );
+
+    let status_vs_query = match (rust.tools.get(1), rust.floor.first()) {
+        (Some((_, status)), Some((_, query))) => {
+            format!("{:.2}×", status.p50 / query.p50)
+        }
+        _ => "–".to_owned(),
+    };
+    let mut text = String::new();
+    text.push_str("# Benchmarks\n\n");
+    text.push_str(
+        "Generated by `just bench` (`cargo run --release -p bench -- --out docs/benchmarks.md`). \
+         Each implementation runs against its own throwaway `temporal server start-dev`, with its \
+         own worker, on the machine below, in the same run.\n\n",
+    );
+    if smoke {
+        text.push_str("**Smoke run: tiny counts, no Python. Not for comparison.**\n\n");
+    }
+    let names: Vec<&str> = subjects.iter().map(Subject::name).collect();
+    text.push_str(
+        "| measurement | Rust (this repo) | Python (tutorial) | Python ÷ Rust |\n|---|---|---|---|\n",
+    );
+    for (name, r, p, x) in rows {
+        text.push_str(&format!("| {name} | {r} | {p} | {x} |\n"));
+    }
+    text.push_str(&format!(
+        "\n`get_invoice_status` p50 over the raw client query p50: **{status_vs_query}** \
+         (the tool adds a `describe` call, the MCP hop and JSON).\n\nImplementations measured: {}.\n\n",
+        names.join(", ")
+    ));
+    text.push_str(&format!("## Machine\n\n{}\n", machine()));
+    text
+}
+
+fn machine() -> String {
+    let read = |path: &str| std::fs::read_to_string(path).unwrap_or_default();
+    let cpu = read("/proc/cpuinfo")
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("model name")
+                .map(|v| v.trim_start_matches([' ', '\t', ':']).to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".to_owned());
+    let memory = read("/proc/meminfo")
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:").map(|v| v.trim().to_owned()))
+        .unwrap_or_default();
+    let command = |program: &str, args: &[&str]| {
+        Command::new(program)
+            .args(args)
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+            .unwrap_or_default()
+    };
+    format!(
+        "- CPU: {cpu}, {} cores\n- Memory: {memory}\n- Kernel: {}\n- {}\n- {}\n",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        command("uname", &["-r"]),
+        command("rustc", &["--version"]),
+        command("temporal", &["--version"]),
+    )
+}
