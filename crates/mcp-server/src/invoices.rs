@@ -171,17 +171,14 @@ impl Invoices {
     /// decision that counts: the first decision recorded in the history wins.
     pub async fn decide(&self, invoice_id: &str, decision: Decision) -> OpResult<()> {
         let handle = self.handle(invoice_id).await?;
-        let status = self
-            .execution_status(&handle, invoice_id, CALL_LIMIT)
-            .await?;
-        if status != WorkflowExecutionStatus::Running {
-            let status = self.final_status(&handle, status).await?;
+        // The history says it all without a worker: closed, decided, or past its deadline.
+        let before = self.decision_record(&handle, invoice_id).await?;
+        if let Some(status) = before.closed {
             return Err(InvoiceOpError::Closed {
                 id: invoice_id.to_owned(),
                 status,
             });
         }
-        let before = self.decision_record(&handle).await?;
         if let Some((earlier, _)) = before.decision {
             return Err(InvoiceOpError::AlreadyDecided {
                 id: invoice_id.to_owned(),
@@ -224,7 +221,7 @@ impl Invoices {
         sent.map_err(|e| interaction_error(invoice_id, "send the decision", e))?;
 
         // Another caller may have decided between our check and our signal.
-        match self.decision_record(&handle).await?.decision {
+        match self.decision_record(&handle, invoice_id).await?.decision {
             Some((winner, winner_request)) if winner_request != request_id => {
                 Err(InvoiceOpError::AlreadyDecided {
                     id: invoice_id.to_owned(),
@@ -271,14 +268,7 @@ impl Invoices {
         status: WorkflowExecutionStatus,
     ) -> OpResult<String> {
         if status != WorkflowExecutionStatus::Completed {
-            return Ok(match status {
-                WorkflowExecutionStatus::Failed => "Failed",
-                WorkflowExecutionStatus::Canceled => "Cancelled",
-                WorkflowExecutionStatus::Terminated => "Terminated",
-                WorkflowExecutionStatus::TimedOut => "Timed out",
-                _ => "Closed",
-            }
-            .to_owned());
+            return Ok(closed_label(status).to_owned());
         }
         let result = bounded(
             CALL_LIMIT,
@@ -287,18 +277,17 @@ impl Invoices {
         )
         .await?;
         match result {
-            Ok(result) => Ok(InvoiceStatus::of_result(&result)
-                .map(|status| status.text().to_owned())
-                .unwrap_or(result)),
+            Ok(result) => Ok(status_of_result(result)),
             Err(WorkflowGetResultError::Failed(failure)) => Ok(format!("Failed: {failure}")),
             Err(error) => Err(refused("read the invoice outcome", error)),
         }
     }
 
-    /// The decision signals and deadline recorded in the invoice's history.
+    /// What the invoice's history records about deciding on it.
     async fn decision_record(
         &self,
         handle: &WorkflowHandle<Client, InvoiceWorkflow>,
+        invoice_id: &str,
     ) -> OpResult<DecisionRecord> {
         let events = bounded(
             CALL_LIMIT,
@@ -308,26 +297,67 @@ impl Invoices {
                 .into_events(),
         )
         .await?
-        .map_err(|e| refused("read the invoice history", e))?;
+        .map_err(|e| interaction_error(invoice_id, "read the invoice history", e))?;
         let mut record = DecisionRecord::default();
         for event in events {
-            match event.attributes {
-                Some(Attributes::WorkflowExecutionSignaledEventAttributes(signal))
-                    if record.decision.is_none() =>
-                {
+            let closed = match event.attributes {
+                Some(Attributes::WorkflowExecutionSignaledEventAttributes(signal)) => {
                     let decision = match signal.signal_name.as_str() {
                         APPROVE_SIGNAL => Decision::Approve,
                         REJECT_SIGNAL => Decision::Reject,
                         _ => continue,
                     };
-                    record.decision = Some((decision, signal.request_id));
+                    record.decision.get_or_insert((decision, signal.request_id));
+                    continue;
                 }
                 // The only timer the workflow starts is the approval deadline.
-                Some(Attributes::TimerFiredEventAttributes(_)) => record.deadline_passed = true,
-                _ => {}
-            }
+                Some(Attributes::TimerFiredEventAttributes(_)) => {
+                    record.deadline_passed = true;
+                    continue;
+                }
+                Some(Attributes::WorkflowExecutionCompletedEventAttributes(completed)) => {
+                    let result = completed
+                        .result
+                        .and_then(|payloads| payloads.payloads.into_iter().next())
+                        .and_then(|payload| serde_json::from_slice::<String>(&payload.data).ok())
+                        .unwrap_or_default();
+                    status_of_result(result)
+                }
+                Some(Attributes::WorkflowExecutionFailedEventAttributes(_)) => {
+                    closed_label(WorkflowExecutionStatus::Failed).to_owned()
+                }
+                Some(Attributes::WorkflowExecutionTerminatedEventAttributes(_)) => {
+                    closed_label(WorkflowExecutionStatus::Terminated).to_owned()
+                }
+                Some(Attributes::WorkflowExecutionCanceledEventAttributes(_)) => {
+                    closed_label(WorkflowExecutionStatus::Canceled).to_owned()
+                }
+                Some(Attributes::WorkflowExecutionTimedOutEventAttributes(_)) => {
+                    closed_label(WorkflowExecutionStatus::TimedOut).to_owned()
+                }
+                _ => continue,
+            };
+            record.closed = Some(closed);
         }
         Ok(record)
+    }
+}
+
+/// The status text of a completed invoice, from its result (which the workflow wrote).
+fn status_of_result(result: String) -> String {
+    InvoiceStatus::of_result(&result)
+        .map(|status| status.text().to_owned())
+        .unwrap_or(result)
+}
+
+/// The status text of an invoice that closed without completing.
+fn closed_label(status: WorkflowExecutionStatus) -> &'static str {
+    match status {
+        WorkflowExecutionStatus::Failed => "Failed",
+        WorkflowExecutionStatus::Canceled => "Cancelled",
+        WorkflowExecutionStatus::Terminated => "Terminated",
+        WorkflowExecutionStatus::TimedOut => "Timed out",
+        _ => "Closed",
     }
 }
 
@@ -336,6 +366,8 @@ struct DecisionRecord {
     /// The first decision signal and the request id it was sent with.
     decision: Option<(Decision, String)>,
     deadline_passed: bool,
+    /// The final status, once the workflow has closed.
+    closed: Option<String>,
 }
 
 /// Runs a Temporal call with a deadline.

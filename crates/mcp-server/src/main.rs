@@ -13,7 +13,8 @@ mod tools;
 use rmcp::{ServiceExt, transport::stdio};
 use std::process::ExitCode;
 
-#[tokio::main]
+// One thread is plenty for one client on stdio, and it keeps wake-ups and memory small.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)

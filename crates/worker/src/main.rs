@@ -18,6 +18,10 @@ use workflows::{InvoiceWorkflow, names::TASK_QUEUE};
 /// How long a workflow task waits for the worker that last ran it before any worker may take
 /// it. The SDK's default (10 s) is what a crashed worker costs before another one resumes.
 const STICKY_QUEUE_TIMEOUT: Duration = Duration::from_secs(1);
+/// Workflows kept in memory between their tasks. An invoice awaiting approval for days needs
+/// none: one evicted from the cache is replayed from its history when its decision arrives.
+/// The SDK's default (1,000) holds every waiting invoice of a busy day in memory.
+const CACHED_WORKFLOWS: usize = 100;
 /// How long a graceful stop may take before the worker exits regardless.
 const SHUTDOWN_LIMIT: Duration = Duration::from_secs(10);
 /// How long one connection attempt may take while waiting for Temporal to come up.
@@ -57,6 +61,7 @@ async fn main() -> anyhow::Result<()> {
         .context("registering InvoiceWorkflow")?
         .register_activities(Payments::new(Arc::new(gateway)))
         .sticky_queue_schedule_to_start_timeout(STICKY_QUEUE_TIMEOUT)
+        .max_cached_workflows(CACHED_WORKFLOWS)
         .build();
     let mut worker = Worker::new(&runtime, client, options)
         .map_err(|e| anyhow::anyhow!("cannot create the worker: {e}"))?;
