@@ -94,6 +94,9 @@ pub struct Invoices {
     settings: Settings,
     client: OnceCell<Client>,
     approval_timeout: Duration,
+    /// Request ids of our signals are `<this prefix>-<counter>`: unique across processes and
+    /// hosts, so the history tells whose decision came first.
+    request_prefix: String,
     signals_sent: AtomicU64,
 }
 
@@ -103,6 +106,14 @@ impl Invoices {
             settings,
             client: OnceCell::new(),
             approval_timeout,
+            request_prefix: format!(
+                "{}-{}-{}",
+                std::env::var("HOSTNAME").unwrap_or_default(),
+                std::process::id(),
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |t| t.as_nanos())
+            ),
             signals_sent: AtomicU64::new(0),
         }
     }
@@ -194,7 +205,7 @@ impl Invoices {
 
         let request_id = format!(
             "{}-{}",
-            std::process::id(),
+            self.request_prefix,
             self.signals_sent.fetch_add(1, Ordering::Relaxed)
         );
         let options = WorkflowSignalOptions::builder()
