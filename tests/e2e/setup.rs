@@ -82,3 +82,23 @@ fn the_shipped_claude_desktop_config_runs_the_release_binary() {
         assert!(server["env"][key].is_string(), "env.{key} missing");
     }
 }
+
+#[test]
+fn the_benchmark_runs_in_smoke_mode() {
+    // Keeps `just bench` from rotting: a tiny run, Rust only, against its own dev server.
+    let output = Command::new(harness::binary("bench"))
+        .arg("--smoke")
+        .output()
+        .expect("run bench --smoke");
+    let report = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{output:?}");
+    assert!(report.contains("**Smoke run"), "{report}");
+    for row in [
+        "cold start",
+        "`get_invoice_status` p50",
+        "floor: raw query",
+        "recovery",
+    ] {
+        assert!(report.contains(row), "no {row} row in {report}");
+    }
+}
