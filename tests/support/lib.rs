@@ -20,7 +20,6 @@ use std::{
     net::TcpListener,
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
-    sync::atomic::{AtomicUsize, Ordering},
     time::{Duration, Instant},
 };
 use temporalio_client::{
@@ -52,16 +51,6 @@ fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .expect("a free loopback port")
         .port()
-}
-
-/// An id no other test in this run uses.
-pub fn unique_id(prefix: &str) -> String {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    format!(
-        "{prefix}-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    )
 }
 
 /// The tutorial's invoice under another id: two lines, $7000.00 in all.
@@ -400,11 +389,6 @@ impl McpSession {
     /// Kills the mcp-server without warning, as a crash would.
     pub fn kill(self) {
         unsafe { libc::kill(self.pid as i32, libc::SIGKILL) };
-    }
-
-    /// Closes stdin and waits for the server to exit.
-    pub async fn close(self) {
-        let _ = self.service.cancel().await;
     }
 }
 
