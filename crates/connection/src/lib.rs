@@ -43,6 +43,11 @@ impl Settings {
         Ok(Self { connection, client })
     }
 
+    /// Who this process is to Temporal (`mcp-server-<pid>@<host>`), as recorded in histories.
+    pub fn identity(&self) -> &str {
+        &self.connection.identity
+    }
+
     /// The server address, as a URL.
     pub fn address(&self) -> String {
         self.connection.target.to_string()

@@ -102,18 +102,14 @@ pub struct Invoices {
 
 impl Invoices {
     pub fn new(settings: Settings, approval_timeout: Duration) -> Self {
+        let started = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |t| t.as_nanos());
         Self {
+            request_prefix: format!("{}-{started}", settings.identity()),
             settings,
             client: OnceCell::new(),
             approval_timeout,
-            request_prefix: format!(
-                "{}-{}-{}",
-                std::env::var("HOSTNAME").unwrap_or_default(),
-                std::process::id(),
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |t| t.as_nanos())
-            ),
             signals_sent: AtomicU64::new(0),
         }
     }

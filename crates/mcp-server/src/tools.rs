@@ -71,14 +71,7 @@ impl InvoiceTools {
         &self,
         Parameters(args): Parameters<InvoiceIdArgs>,
     ) -> Result<String, String> {
-        self.invoices
-            .decide(&args.invoice_id, Decision::Approve)
-            .await
-            .map_err(report("approve_invoice"))?;
-        Ok(format!(
-            "Sent approval signal for invoice {}",
-            args.invoice_id
-        ))
+        self.decide(&args.invoice_id, Decision::Approve).await
     }
 
     /// Reject an invoice that is awaiting approval; every charged line is refunded.
@@ -88,14 +81,7 @@ impl InvoiceTools {
         &self,
         Parameters(args): Parameters<InvoiceIdArgs>,
     ) -> Result<String, String> {
-        self.invoices
-            .decide(&args.invoice_id, Decision::Reject)
-            .await
-            .map_err(report("reject_invoice"))?;
-        Ok(format!(
-            "Sent rejection signal for invoice {}",
-            args.invoice_id
-        ))
+        self.decide(&args.invoice_id, Decision::Reject).await
     }
 
     /// Get the current status of an invoice, such as "Awaiting approval".
@@ -110,6 +96,21 @@ impl InvoiceTools {
             .await
             .map_err(report("get_invoice_status"))?;
         Ok(format!("Invoice {} status: {status}", args.invoice_id))
+    }
+}
+
+impl InvoiceTools {
+    /// approve_invoice and reject_invoice: the same call, and the tutorial's reply.
+    async fn decide(&self, invoice_id: &str, decision: Decision) -> Result<String, String> {
+        let (tool, signal) = match decision {
+            Decision::Approve => ("approve_invoice", "approval"),
+            Decision::Reject => ("reject_invoice", "rejection"),
+        };
+        self.invoices
+            .decide(invoice_id, decision)
+            .await
+            .map_err(report(tool))?;
+        Ok(format!("Sent {signal} signal for invoice {invoice_id}"))
     }
 }
 

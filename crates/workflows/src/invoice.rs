@@ -148,8 +148,8 @@ impl Invoice {
         for (index, line) in lines.iter().enumerate() {
             check_line(index + 1, line)?;
         }
-        let mut invoice: Invoice =
-            serde_json::from_value(value.clone()).expect("a checked invoice always deserializes");
+        let mut invoice =
+            Invoice::deserialize(value).expect("a checked invoice always deserializes");
         invoice.approval_timeout_seconds = None;
         Ok(invoice)
     }
