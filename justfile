@@ -33,7 +33,9 @@ record-histories:
 # The Temporal dev server with the Web UI on localhost:8233, state in .data/.
 server:
     mkdir -p .data
-    temporal server start-dev --db-filename {{db}}
+    temporal server start-dev --db-filename {{db}} \
+        --search-attribute InvoiceState=Keyword \
+        --search-attribute InvoiceApprovalDeadline=Datetime
 
 # The worker (debug build), beside `just server`.
 worker:

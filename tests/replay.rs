@@ -1,5 +1,6 @@
 //! Replays the recorded histories in `tests/histories/` (one per outcome: approved, rejected,
-//! timed out) on the current workflow code. A change that would break invoices already
+//! timed out; and the same three recorded before the `publish-invoice-state` patch) on the
+//! current workflow code. A change that would break invoices already
 //! running in production fails here with a nondeterminism error.
 //!
 //! Histories are recorded by the end-to-end tests: `RECORD_HISTORIES=1 just test`.
@@ -44,7 +45,19 @@ async fn every_recorded_outcome_replays_on_the_current_code() {
         }
     }
     replayed.sort();
-    assert_eq!(replayed, ["approved", "rejected", "timed_out"]);
+    // Each outcome twice: as recorded before the workflow published its state to visibility
+    // (invoices still waiting then must finish on today's code), and as recorded now.
+    assert_eq!(
+        replayed,
+        [
+            "approved",
+            "pre-visibility-approved",
+            "pre-visibility-rejected",
+            "pre-visibility-timed_out",
+            "rejected",
+            "timed_out"
+        ]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

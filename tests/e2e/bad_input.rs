@@ -116,6 +116,7 @@ async fn the_schema_the_model_sees_describes_an_invoice() {
         [
             "approve_invoice",
             "get_invoice_status",
+            "list_invoices",
             "process_invoice",
             "reject_invoice"
         ]

@@ -11,6 +11,7 @@ mod lifecycle;
 mod protocol;
 mod resources;
 mod setup;
+mod surface;
 
 use harness::{History, McpSession};
 use serde_json::json;

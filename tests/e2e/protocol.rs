@@ -80,7 +80,7 @@ impl RawSession {
         let tools = self.request("tools/list", json!({}));
         assert_eq!(
             tools["result"]["tools"].as_array().map(Vec::len),
-            Some(4),
+            Some(5),
             "{tools}"
         );
     }
@@ -217,4 +217,30 @@ fn bad_tool_arguments_are_tool_errors_before_temporal_is_asked() {
     drop(session.stdin.take());
     let status = session.child.wait().unwrap();
     assert!(status.success(), "{status}");
+}
+
+#[test]
+fn what_goes_over_the_wire_matches_the_mcp_schema() {
+    let mut session = RawSession::start();
+    let listed = session.request("tools/list", json!({}));
+    crate::surface::assert_mcp_valid("ListToolsResult", &listed["result"]);
+    for (method, params, definition) in [
+        (
+            "resources/templates/list",
+            json!({}),
+            "ListResourceTemplatesResult",
+        ),
+        ("prompts/list", json!({}), "ListPromptsResult"),
+        ("ping", json!({}), "EmptyResult"),
+    ] {
+        let reply = session.request(method, params);
+        crate::surface::assert_mcp_valid(definition, &reply["result"]);
+    }
+    // With Temporal unreachable, a tool error is still a valid result.
+    let failed = session.request(
+        "tools/call",
+        json!({"name": "get_invoice_status", "arguments": {"invoice_id": "INV-1"}}),
+    );
+    assert_eq!(failed["result"]["isError"], true, "{failed}");
+    crate::surface::assert_mcp_valid("CallToolResult", &failed["result"]);
 }

@@ -102,3 +102,28 @@ fn the_benchmark_runs_in_smoke_mode() {
         assert!(report.contains(row), "no {row} row in {report}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_demo_session_runs_as_the_readme_shows() {
+    // `just demo` against a server of our own: the README quotes this session.
+    let server = harness::DevServer::start().await;
+    let _worker = harness::WorkerProcess::start(&server);
+    let output = tokio::process::Command::new(harness::binary("examples/demo"))
+        .arg(harness::binary("mcp-server"))
+        .env("TEMPORAL_ADDRESS", &server.address)
+        .output()
+        .await
+        .expect("run the demo");
+    let transcript = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{output:?}");
+    for line in [
+        "Connected to invoice-processor",
+        "\"state\": \"awaiting_approval\"",
+        "\"total\": \"$7,000.00\"",
+        "Invoices in state awaiting_approval, newest first:",
+        "· awaiting_approval · 2 lines · $7,000.00 · decide by",
+        "status: Approved and finalized",
+    ] {
+        assert!(transcript.contains(line), "no {line:?} in {transcript}");
+    }
+}

@@ -70,15 +70,41 @@ pub struct DevServer {
     ports: [u16; 4],
     dir: tempfile::TempDir,
     child: Option<Child>,
+    extra_args: Vec<String>,
+}
+
+/// The dev-server flags that register the invoice search attributes at start, as `just server`
+/// and `scripts/up` pass them.
+pub fn search_attribute_flags() -> Vec<String> {
+    workflows::names::SEARCH_ATTRIBUTES
+        .iter()
+        .flat_map(|(name, kind)| {
+            let kind = kind
+                .as_str_name()
+                .strip_prefix("INDEXED_VALUE_TYPE_")
+                .unwrap_or_default();
+            // The CLI spells types as Temporal's docs do: Keyword, Datetime.
+            let kind = format!("{}{}", &kind[..1], kind[1..].to_lowercase());
+            ["--search-attribute".to_owned(), format!("{name}={kind}")]
+        })
+        .collect()
 }
 
 impl DevServer {
+    /// A plain `temporal server start-dev`, as the tutorial runs it: no custom search
+    /// attributes, so the worker and the MCP server must register them.
     pub async fn start() -> Self {
+        Self::start_with(&[]).await
+    }
+
+    /// A dev server started with extra flags.
+    pub async fn start_with(extra_args: &[String]) -> Self {
         let mut server = DevServer {
             address: String::new(),
             ports: [free_port(), free_port(), free_port(), free_port()],
             dir: tempfile::tempdir().expect("a temp dir"),
             child: None,
+            extra_args: extra_args.to_vec(),
         };
         server.address = format!("127.0.0.1:{}", server.ports[0]);
         server.launch().await;
@@ -105,6 +131,7 @@ impl DevServer {
             .args(["--metrics-port", &metrics_port.to_string()])
             .args(["--log-level", "warn", "--db-filename"])
             .arg(self.dir.path().join("temporal.db"))
+            .args(&self.extra_args)
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -271,8 +298,13 @@ impl Drop for WorkerProcess {
 /// What a tool call answered.
 #[derive(Debug, Clone)]
 pub struct Reply {
+    /// The first text block: the sentence a person reads.
     pub text: String,
     pub is_error: bool,
+    /// `structuredContent`, if the tool sent it.
+    pub structured: Option<Value>,
+    /// The text blocks after the first (the structured content as JSON text).
+    pub more_text: Vec<String>,
 }
 
 impl Reply {
@@ -342,15 +374,15 @@ impl McpSession {
             .call_tool(CallToolRequestParams::new(tool.to_owned()).with_arguments(arguments))
             .await
             .unwrap_or_else(|e| panic!("{tool} failed at the protocol level: {e}"));
-        let text = result
+        let mut texts = result
             .content
             .iter()
-            .filter_map(|c| c.as_text().map(|t| t.text.clone()))
-            .collect::<Vec<_>>()
-            .join("\n");
+            .filter_map(|c| c.as_text().map(|t| t.text.clone()));
         Reply {
-            text,
+            text: texts.next().unwrap_or_default(),
+            more_text: texts.collect(),
             is_error: result.is_error.unwrap_or(false),
+            structured: result.structured_content,
         }
     }
 
@@ -374,6 +406,11 @@ impl McpSession {
             );
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
+    }
+
+    /// The MCP client itself, for requests beyond tools (resources, prompts).
+    pub fn client(&self) -> &RunningService<RoleClient, ()> {
+        &self.service
     }
 
     /// The tools the server lists.

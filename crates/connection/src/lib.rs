@@ -5,9 +5,14 @@
 //! `TEMPORAL_API_KEY`, `TEMPORAL_TLS*`, and profiles from `TEMPORAL_CONFIG_FILE` /
 //! `TEMPORAL_PROFILE`. Without any of them: `localhost:7233`, namespace `default`.
 
-use std::time::Duration;
+use std::{collections::HashMap, time::Duration};
 use temporalio_client::{
-    Client, ClientOptions, Connection, ConnectionOptions, envconfig::LoadClientConfigProfileOptions,
+    Client, ClientOptions, Connection, ConnectionOptions, NamespacedClient,
+    envconfig::LoadClientConfigProfileOptions, tonic,
+};
+use temporalio_common::protos::temporal::api::{
+    enums::v1::IndexedValueType,
+    operatorservice::v1::{AddSearchAttributesRequest, ListSearchAttributesRequest},
 };
 
 /// Where and how to connect, loaded once per process.
@@ -83,4 +88,80 @@ impl Settings {
                 seconds: limit.as_secs(),
             })?
     }
+}
+
+/// Why the custom search attributes could not be made sure of.
+#[derive(Debug, thiserror::Error)]
+pub enum SearchAttributeError {
+    #[error("could not {action} the search attributes of namespace {namespace}: {reason}")]
+    Refused {
+        action: &'static str,
+        namespace: String,
+        reason: String,
+    },
+    #[error(
+        "search attribute {name} exists in namespace {namespace} with type {found:?}, not {wanted:?}"
+    )]
+    WrongType {
+        name: String,
+        namespace: String,
+        found: IndexedValueType,
+        wanted: IndexedValueType,
+    },
+}
+
+/// Registers the custom search attributes the namespace lacks, and answers which ones it added.
+/// `temporal server start-dev --search-attribute NAME=TYPE` registers them at start; this
+/// covers a server started without them. Temporal Cloud refuses the call: register them there
+/// with `tcld`, once.
+pub async fn ensure_search_attributes(
+    client: &Client,
+    wanted: &[(&str, IndexedValueType)],
+) -> Result<Vec<String>, SearchAttributeError> {
+    let namespace = client.namespace();
+    let refused = |action, status: tonic::Status| SearchAttributeError::Refused {
+        action,
+        namespace: namespace.clone(),
+        reason: status.message().to_owned(),
+    };
+    let mut operator = client.connection().operator_service();
+    let existing = operator
+        .list_search_attributes(tonic::Request::new(ListSearchAttributesRequest {
+            namespace: namespace.clone(),
+        }))
+        .await
+        .map_err(|status| refused("list", status))?
+        .into_inner()
+        .custom_attributes;
+    let mut missing = HashMap::new();
+    for &(name, wanted_type) in wanted {
+        match existing
+            .get(name)
+            .map(|&found| IndexedValueType::try_from(found))
+        {
+            None => {
+                missing.insert(name.to_owned(), wanted_type as i32);
+            }
+            Some(Ok(found)) if found == wanted_type => {}
+            Some(found) => {
+                return Err(SearchAttributeError::WrongType {
+                    name: name.to_owned(),
+                    namespace,
+                    found: found.unwrap_or(IndexedValueType::Unspecified),
+                    wanted: wanted_type,
+                });
+            }
+        }
+    }
+    let added: Vec<String> = missing.keys().cloned().collect();
+    if !missing.is_empty() {
+        operator
+            .add_search_attributes(tonic::Request::new(AddSearchAttributesRequest {
+                search_attributes: missing,
+                namespace: namespace.clone(),
+            }))
+            .await
+            .map_err(|status| refused("add", status))?;
+    }
+    Ok(added)
 }

@@ -1,5 +1,6 @@
 //! A scripted session through a real MCP client, for trying the server without Claude Desktop:
-//! process the tutorial's invoice, check its status, approve it, check again.
+//! process the tutorial's invoice, check its status (and its structured form), list what
+//! awaits approval, approve it, check again.
 //!
 //! Needs Temporal and a worker running (`scripts/up`). Run with `just demo`, or
 //! `cargo run --release -p mcp-server --example demo [path/to/mcp-server]`.
@@ -49,7 +50,17 @@ async fn main() -> anyhow::Result<()> {
         json!({ "invoice_data": invoice }),
     )
     .await?;
-    wait_for(&session, &id, "Awaiting approval").await?;
+    let waiting = wait_for(&session, &id, "Awaiting approval").await?;
+    println!(
+        "   structuredContent of that answer:\n{}\n",
+        serde_json::to_string_pretty(&waiting)?
+    );
+    call(
+        &session,
+        "list_invoices",
+        json!({ "state": "awaiting_approval", "page_size": 5 }),
+    )
+    .await?;
     call(&session, "approve_invoice", json!({ "invoice_id": id })).await?;
     wait_for(&session, &id, "Approved and finalized").await?;
     println!("Done. See the workflow invoice-{id} at http://localhost:8233");
@@ -57,8 +68,8 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Calls a tool, printing the request and the answer.
-async fn call(session: &Session, tool: &str, arguments: Value) -> anyhow::Result<String> {
+/// Calls a tool, printing the request and the answer's text; answers its structured content.
+async fn call(session: &Session, tool: &str, arguments: Value) -> anyhow::Result<Value> {
     println!("-> {tool} {arguments}");
     let result = session
         .call_tool(
@@ -66,11 +77,13 @@ async fn call(session: &Session, tool: &str, arguments: Value) -> anyhow::Result
                 .with_arguments(arguments.as_object().cloned().unwrap_or_default()),
         )
         .await?;
-    let text: String = result
+    // The first block is the sentence; the structured content follows as JSON.
+    let text = result
         .content
-        .iter()
-        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
-        .collect();
+        .first()
+        .and_then(|c| c.as_text())
+        .map(|t| t.text.clone())
+        .unwrap_or_default();
     let error = if result.is_error == Some(true) {
         " (error)"
     } else {
@@ -80,16 +93,17 @@ async fn call(session: &Session, tool: &str, arguments: Value) -> anyhow::Result
     if result.is_error == Some(true) {
         anyhow::bail!("{tool} failed: {text}");
     }
-    Ok(text)
+    Ok(result.structured_content.unwrap_or_default())
 }
 
-/// Asks for the status until it is `expected` (the first payments take a moment).
-async fn wait_for(session: &Session, id: &str, expected: &str) -> anyhow::Result<()> {
+/// Asks for the status until it is `expected` (the first payments take a moment); answers
+/// the last structured answer.
+async fn wait_for(session: &Session, id: &str, expected: &str) -> anyhow::Result<Value> {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let status = call(session, "get_invoice_status", json!({ "invoice_id": id })).await?;
-        if status.ends_with(expected) {
-            return Ok(());
+        if status["status"] == expected {
+            return Ok(status);
         }
         if Instant::now() > deadline {
             anyhow::bail!("invoice {id} did not reach {expected:?}: is the worker running?");

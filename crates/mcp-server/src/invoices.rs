@@ -4,25 +4,39 @@
 //! retried on the next call. Every operation has a deadline, so a dead server or a missing
 //! worker gives a clear error in seconds instead of a hang.
 
+use crate::view::{Contents, DecisionView, InvoiceList, InvoiceListEntry, InvoiceView};
 use connection::{ConnectError, Settings};
 use std::{
     sync::atomic::{AtomicU64, Ordering},
-    time::Duration,
+    time::{Duration, SystemTime},
 };
 use temporalio_client::{
-    Client, QueryRejectCondition, WorkflowDescribeOptions, WorkflowExecutionStatus,
-    WorkflowFetchHistoryOptions, WorkflowGetResultOptions, WorkflowHandle, WorkflowIdReusePolicy,
-    WorkflowQueryOptions, WorkflowSignalOptions, WorkflowStartOptions,
+    Client, NamespacedClient, QueryRejectCondition, WorkflowDescribeOptions,
+    WorkflowExecutionDescription, WorkflowExecutionStatus, WorkflowFetchHistoryOptions,
+    WorkflowGetResultOptions, WorkflowHandle, WorkflowIdReusePolicy, WorkflowQueryOptions,
+    WorkflowSignalOptions, WorkflowStartOptions,
     errors::{
         WorkflowGetResultError, WorkflowInteractionError, WorkflowQueryError, WorkflowStartError,
     },
+    tonic,
 };
-use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
+use temporalio_common::{
+    MemoValues,
+    protos::temporal::api::{
+        common::v1::{Memo, Payload, SearchAttributes as ProtoSearchAttributes},
+        history::v1::{HistoryEvent, history_event::Attributes},
+        workflowservice::v1::ListWorkflowExecutionsRequest,
+    },
+    search_attributes::SearchAttributes,
+};
 use tokio::sync::OnceCell;
 use workflows::{
-    Decision, Invoice, InvoiceError, InvoiceStatus, InvoiceWorkflow,
+    Decision, Invoice, InvoiceError, InvoiceState, InvoiceStatus, InvoiceWorkflow,
     invoice::validate_id,
-    names::{self, APPROVE_SIGNAL, REJECT_SIGNAL, TASK_QUEUE},
+    names::{
+        self, APPROVE_SIGNAL, DEADLINE_ATTRIBUTE, INVOICE_MEMO, REJECT_SIGNAL, SEARCH_ATTRIBUTES,
+        STATE_ATTRIBUTE, TASK_QUEUE, WORKFLOW_TYPE,
+    },
 };
 
 /// Longest wait for a connection to Temporal.
@@ -35,6 +49,10 @@ const QUERY_LIMIT: Duration = Duration::from_secs(3);
 /// Longest wait for the `describe` that follows an unanswered query: a live server answers in
 /// milliseconds, and the whole status call stays under five seconds.
 const AFTER_QUERY_LIMIT: Duration = Duration::from_millis(1500);
+/// How long a decision waits for the workflow to act on it before answering anyway.
+const OUTCOME_LIMIT: Duration = Duration::from_secs(3);
+/// Largest page `list_invoices` returns.
+pub const MAX_PAGE_SIZE: usize = 100;
 
 /// What went wrong, in words an agent can act on.
 #[derive(Debug, thiserror::Error)]
@@ -73,6 +91,10 @@ pub enum InvoiceOpError {
         limit: Duration,
         action: &'static str,
     },
+    #[error(
+        "Invalid cursor {0:?}: pass the next_cursor of an earlier list_invoices answer unchanged, or no cursor for the first page."
+    )]
+    InvalidCursor(String),
     #[error("Temporal refused to {action}: {message}")]
     Temporal {
         action: &'static str,
@@ -124,6 +146,15 @@ impl Invoices {
             // An invoice id names one invoice forever: its idempotency keys depend on it.
             .id_reuse_policy(WorkflowIdReusePolicy::RejectDuplicate)
             .static_summary(invoice.summary())
+            // Listed as processing from the first moment, with its lines and total at hand.
+            .search_attributes(SearchAttributes::new([
+                STATE_ATTRIBUTE.value_set(InvoiceState::Processing.as_str().to_owned())
+            ]))
+            .memo({
+                let mut memo = MemoValues::new();
+                memo.insert(INVOICE_MEMO, invoice.clone());
+                memo
+            })
             .build();
         let started = bounded(
             CALL_LIMIT,
@@ -140,10 +171,31 @@ impl Invoices {
         }
     }
 
+    /// The invoice as it stands: its status from the workflow (or its outcome), its lines,
+    /// deadline and dates from Temporal's record of it. Both are asked at once.
+    pub async fn details(&self, invoice_id: &str) -> OpResult<InvoiceView> {
+        let handle = self.handle(invoice_id).await?;
+        let (observed, described) = tokio::join!(
+            self.observe(&handle, invoice_id),
+            bounded(
+                CALL_LIMIT,
+                "look up the invoice",
+                handle.describe(WorkflowDescribeOptions::default())
+            )
+        );
+        let observed = observed?;
+        let described =
+            described?.map_err(|e| interaction_error(invoice_id, "look up the invoice", e))?;
+        Ok(view_of(invoice_id, observed, &described))
+    }
+
     /// The invoice's status text: from the workflow itself while it runs, from its outcome
     /// once it has finished (which needs no worker).
-    pub async fn status(&self, invoice_id: &str) -> OpResult<String> {
-        let handle = self.handle(invoice_id).await?;
+    async fn observe(
+        &self,
+        handle: &WorkflowHandle<Client, InvoiceWorkflow>,
+        invoice_id: &str,
+    ) -> OpResult<Observed> {
         // One round trip for the common case, a running invoice. A closed one is refused by
         // the server at once (NotOpen) instead of being replayed on a worker.
         let options = WorkflowQueryOptions::builder()
@@ -151,10 +203,13 @@ impl Invoices {
             .build();
         let query = handle.query(InvoiceWorkflow::get_status, (), options);
         match tokio::time::timeout(QUERY_LIMIT, query).await {
-            Ok(Ok(status)) => Ok(status),
+            Ok(Ok(status)) => Ok(Observed {
+                status,
+                result: None,
+            }),
             Ok(Err(WorkflowQueryError::Rejected { status })) => {
                 let status = status.unwrap_or(WorkflowExecutionStatus::Unknown);
-                self.final_status(&handle, status).await
+                self.final_status(handle, status).await
             }
             Ok(Err(WorkflowQueryError::NotFound(_))) => {
                 Err(InvoiceOpError::Unknown(invoice_id.to_owned()))
@@ -163,33 +218,35 @@ impl Invoices {
             // Temporal holds a query until a worker answers. Tell a dead server from a missing
             // worker: only a live server answers `describe`.
             Err(_) => match self
-                .execution_status(&handle, invoice_id, AFTER_QUERY_LIMIT)
+                .execution_status(handle, invoice_id, AFTER_QUERY_LIMIT)
                 .await?
             {
                 WorkflowExecutionStatus::Running => Err(InvoiceOpError::NoWorker {
                     id: invoice_id.to_owned(),
                 }),
-                finished => self.final_status(&handle, finished).await,
+                finished => self.final_status(handle, finished).await,
             },
         }
     }
 
-    /// Sends a decision to an invoice that is still waiting for one, and makes sure it is the
-    /// decision that counts: the first decision recorded in the history wins.
-    pub async fn decide(&self, invoice_id: &str, decision: Decision) -> OpResult<()> {
+    /// Sends a decision to an invoice that is still waiting for one, makes sure it is the
+    /// decision that counts (the first decision recorded in the history wins), and answers the
+    /// invoice once the workflow has acted on it.
+    pub async fn decide(&self, invoice_id: &str, decision: Decision) -> OpResult<InvoiceView> {
         let handle = self.handle(invoice_id).await?;
         // The history says it all without a worker: closed, decided, or past its deadline.
         let before = self.decision_record(&handle, invoice_id).await?;
-        if let Some(status) = before.closed {
-            return Err(InvoiceOpError::Closed {
-                id: invoice_id.to_owned(),
-                status,
-            });
-        }
+        // An earlier decision is the reason to give, even once the invoice has finished.
         if let Some((earlier, _)) = before.decision {
             return Err(InvoiceOpError::AlreadyDecided {
                 id: invoice_id.to_owned(),
                 decision: earlier,
+            });
+        }
+        if let Some(status) = before.closed {
+            return Err(InvoiceOpError::Closed {
+                id: invoice_id.to_owned(),
+                status,
             });
         }
         if before.deadline_passed {
@@ -230,19 +287,157 @@ impl Invoices {
         // Another caller may have decided between our check and our signal.
         match self.decision_record(&handle, invoice_id).await?.decision {
             Some((winner, winner_request)) if winner_request != request_id => {
-                Err(InvoiceOpError::AlreadyDecided {
+                return Err(InvoiceOpError::AlreadyDecided {
                     id: invoice_id.to_owned(),
                     decision: winner,
-                })
+                });
             }
-            _ => Ok(()),
+            _ => {}
         }
+        Ok(self.outcome(invoice_id, decision).await)
+    }
+
+    /// The invoice once the workflow has taken `decision` (its signal is recorded). If the
+    /// workflow has not acted within [`OUTCOME_LIMIT`] (no worker running, say), the answer
+    /// says so: the decision stands and takes effect when a worker picks the invoice up.
+    async fn outcome(&self, invoice_id: &str, decision: Decision) -> InvoiceView {
+        let give_up = tokio::time::Instant::now() + OUTCOME_LIMIT;
+        let mut last = None;
+        loop {
+            match tokio::time::timeout_at(give_up, self.details(invoice_id)).await {
+                Ok(Ok(view)) if view.state.is_decided() => return view,
+                Ok(Ok(view)) => last = Some(view),
+                Ok(Err(_)) | Err(_) => break,
+            }
+            if tokio::time::Instant::now() + OUTCOME_POLL >= give_up {
+                break;
+            }
+            tokio::time::sleep(OUTCOME_POLL).await;
+        }
+        let mut view = last.unwrap_or_else(|| {
+            let waiting = InvoiceStatus::AwaitingApproval;
+            InvoiceView::new(invoice_id, waiting.state(), waiting.text().to_owned())
+        });
+        view.decision = Some(match decision {
+            Decision::Approve => DecisionView::Approved,
+            Decision::Reject => DecisionView::Rejected,
+        });
+        view
+    }
+
+    /// One page of invoices, newest first, in `state` (or every state), from Temporal's
+    /// visibility store. `cursor` is the `next_cursor` of the page before.
+    pub async fn list(
+        &self,
+        state: Option<InvoiceState>,
+        page_size: usize,
+        cursor: Option<&str>,
+    ) -> OpResult<InvoiceList> {
+        let next_page_token = match cursor {
+            None => Vec::new(),
+            Some(cursor) => decode_cursor(cursor)
+                .ok_or_else(|| InvoiceOpError::InvalidCursor(cursor.to_owned()))?,
+        };
+        let mut query = format!("WorkflowType = '{WORKFLOW_TYPE}'");
+        if let Some(state) = state {
+            query.push_str(&format!(
+                " AND {} = '{}'",
+                STATE_ATTRIBUTE.name(),
+                state.as_str()
+            ));
+        }
+        let client = self.client().await?;
+        let request = ListWorkflowExecutionsRequest {
+            namespace: client.namespace(),
+            page_size: page_size.clamp(1, MAX_PAGE_SIZE) as i32,
+            next_page_token,
+            query,
+        };
+        let mut service = client.connection().workflow_service();
+        let page = bounded(
+            CALL_LIMIT,
+            "list the invoices",
+            service.list_workflow_executions(tonic::Request::new(request)),
+        )
+        .await?
+        .map_err(|status| match status.code() {
+            tonic::Code::InvalidArgument if cursor.is_some() => {
+                InvoiceOpError::InvalidCursor(cursor.unwrap_or_default().to_owned())
+            }
+            _ => refused("list the invoices", status.message()),
+        })?
+        .into_inner();
+        let invoices = page
+            .executions
+            .iter()
+            .filter_map(|info| {
+                let workflow_id = &info.execution.as_ref()?.workflow_id;
+                let invoice_id = names::invoice_id(workflow_id)?;
+                let contents = memo_contents(info.memo.as_ref());
+                let attributes = info.search_attributes.as_ref();
+                Some(InvoiceListEntry {
+                    invoice_id: invoice_id.to_owned(),
+                    workflow_id: workflow_id.clone(),
+                    state: attribute(attributes, STATE_ATTRIBUTE.name())
+                        .and_then(|text| InvoiceState::parse(&text)),
+                    line_count: contents.as_ref().map(|c| c.lines.len()),
+                    total: contents
+                        .as_ref()
+                        .map(|c| workflows::invoice::format_amount(c.total_cents)),
+                    total_cents: contents.as_ref().map(|c| c.total_cents),
+                    approval_deadline: deadline(attributes),
+                    started_at: info
+                        .start_time
+                        .map(|t| rfc3339(SystemTime::UNIX_EPOCH + span(t.seconds, t.nanos))),
+                })
+            })
+            .collect();
+        Ok(InvoiceList {
+            state,
+            invoices,
+            next_cursor: (!page.next_page_token.is_empty())
+                .then(|| encode_cursor(&page.next_page_token)),
+        })
+    }
+
+    /// What happened to the invoice, one line per step that matters to a person.
+    pub async fn story(&self, invoice_id: &str) -> OpResult<Vec<String>> {
+        let handle = self.handle(invoice_id).await?;
+        let events = bounded(
+            CALL_LIMIT,
+            "read the invoice history",
+            handle
+                .fetch_history(WorkflowFetchHistoryOptions::default())
+                .into_events(),
+        )
+        .await?
+        .map_err(|e| interaction_error(invoice_id, "read the invoice history", e))?;
+        Ok(events.iter().filter_map(story_line).collect())
     }
 
     async fn client(&self) -> OpResult<&Client> {
         Ok(self
             .client
-            .get_or_try_init(|| self.settings.connect(CONNECT_LIMIT))
+            .get_or_try_init(|| async {
+                let client = self.settings.connect(CONNECT_LIMIT).await?;
+                // Invoices start with their state as a search attribute: a namespace without
+                // it would refuse every start. The worker adds them too; whoever comes first.
+                match bounded(
+                    CALL_LIMIT,
+                    "check the search attributes",
+                    connection::ensure_search_attributes(&client, &SEARCH_ATTRIBUTES),
+                )
+                .await
+                {
+                    Ok(Ok(added)) if !added.is_empty() => {
+                        tracing::info!("registered the search attributes {added:?}")
+                    }
+                    Ok(Ok(_)) => {}
+                    Ok(Err(error)) => tracing::warn!("{error}"),
+                    Err(error) => tracing::warn!("{error}"),
+                }
+                Ok::<_, ConnectError>(client)
+            })
             .await?)
     }
 
@@ -273,9 +468,12 @@ impl Invoices {
         &self,
         handle: &WorkflowHandle<Client, InvoiceWorkflow>,
         status: WorkflowExecutionStatus,
-    ) -> OpResult<String> {
+    ) -> OpResult<Observed> {
         if status != WorkflowExecutionStatus::Completed {
-            return Ok(closed_label(status).to_owned());
+            return Ok(Observed {
+                status: closed_label(status).to_owned(),
+                result: None,
+            });
         }
         let result = bounded(
             CALL_LIMIT,
@@ -284,8 +482,14 @@ impl Invoices {
         )
         .await?;
         match result {
-            Ok(result) => Ok(status_of_result(result)),
-            Err(WorkflowGetResultError::Failed(failure)) => Ok(format!("Failed: {failure}")),
+            Ok(result) => Ok(Observed {
+                status: status_of_result(result.clone()),
+                result: Some(result),
+            }),
+            Err(WorkflowGetResultError::Failed(failure)) => Ok(Observed {
+                status: format!("Failed: {failure}"),
+                result: None,
+            }),
             Err(error) => Err(refused("read the invoice outcome", error)),
         }
     }
@@ -348,6 +552,133 @@ impl Invoices {
         }
         Ok(record)
     }
+}
+
+/// What a status read finds: the status text, and the result once the invoice has finished.
+struct Observed {
+    status: String,
+    result: Option<String>,
+}
+
+/// How often a decision looks whether the workflow has acted on it.
+const OUTCOME_POLL: Duration = Duration::from_millis(100);
+
+/// The structured view of an invoice from its status and Temporal's description of it.
+fn view_of(
+    invoice_id: &str,
+    observed: Observed,
+    described: &WorkflowExecutionDescription,
+) -> InvoiceView {
+    let info = described.raw().workflow_execution_info.as_ref();
+    let attributes = info.and_then(|info| info.search_attributes.as_ref());
+    let state = InvoiceStatus::of_text(&observed.status)
+        .map(InvoiceStatus::state)
+        .or_else(|| {
+            InvoiceStatus::of_result(observed.result.as_deref().unwrap_or_default())
+                .map(InvoiceStatus::state)
+        })
+        .unwrap_or(match described.status() {
+            // A status text we do not know (another implementation's worker).
+            WorkflowExecutionStatus::Running => attribute(attributes, STATE_ATTRIBUTE.name())
+                .and_then(|text| InvoiceState::parse(&text))
+                .unwrap_or(InvoiceState::Processing),
+            _ => InvoiceState::Failed,
+        });
+    let mut view = InvoiceView::new(invoice_id, state, observed.status)
+        .with_contents(memo_contents(info.and_then(|info| info.memo.as_ref())));
+    view.approval_deadline = deadline(attributes);
+    view.started_at = described.start_time().map(rfc3339);
+    view.closed_at = described.close_time().map(rfc3339);
+    view.result = observed.result;
+    view
+}
+
+/// The invoice the MCP server stored in the memo at start, if it did.
+fn memo_contents(memo: Option<&Memo>) -> Option<Contents> {
+    let payload = memo?.fields.get(INVOICE_MEMO)?;
+    let invoice: Invoice = serde_json::from_slice(&payload.data).ok()?;
+    Some(Contents::of(&invoice))
+}
+
+/// A search attribute's value as text (keywords and datetimes are JSON strings).
+fn attribute(attributes: Option<&ProtoSearchAttributes>, name: &str) -> Option<String> {
+    let payload: &Payload = attributes?.indexed_fields.get(name)?;
+    serde_json::from_slice(&payload.data).ok()
+}
+
+/// The approval deadline, to the second (Temporal stores nanoseconds).
+fn deadline(attributes: Option<&ProtoSearchAttributes>) -> Option<String> {
+    let text = attribute(attributes, DEADLINE_ATTRIBUTE.name())?;
+    Some(humantime::parse_rfc3339_weak(&text).map_or(text, rfc3339))
+}
+
+fn rfc3339(time: SystemTime) -> String {
+    humantime::format_rfc3339_seconds(time).to_string()
+}
+
+/// A protobuf timestamp or duration (seconds and nanoseconds) as a `Duration`.
+fn span(seconds: i64, nanos: i32) -> Duration {
+    Duration::new(seconds.max(0) as u64, nanos.max(0) as u32)
+}
+
+/// Page tokens are opaque bytes; cursors travel as hex text.
+fn encode_cursor(token: &[u8]) -> String {
+    token.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+fn decode_cursor(cursor: &str) -> Option<Vec<u8>> {
+    if cursor.is_empty() || !cursor.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..cursor.len())
+        .step_by(2)
+        .map(|at| u8::from_str_radix(cursor.get(at..at + 2)?, 16).ok())
+        .collect()
+}
+
+/// One history event in words, if it is a step a person cares about.
+fn story_line(event: &HistoryEvent) -> Option<String> {
+    let when = event
+        .event_time
+        .map(|t| rfc3339(SystemTime::UNIX_EPOCH + span(t.seconds, t.nanos)))
+        .unwrap_or_default();
+    let text =
+        |payloads: Option<&temporalio_common::protos::temporal::api::common::v1::Payloads>| {
+            payloads
+                .and_then(|p| p.payloads.first())
+                .and_then(|payload| serde_json::from_slice::<String>(&payload.data).ok())
+                .unwrap_or_default()
+        };
+    let what = match event.attributes.as_ref()? {
+        Attributes::WorkflowExecutionStartedEventAttributes(_) => "Started".to_owned(),
+        Attributes::ActivityTaskCompletedEventAttributes(done) => text(done.result.as_ref()),
+        Attributes::ActivityTaskFailedEventAttributes(_) => "A payment attempt failed".to_owned(),
+        Attributes::TimerStartedEventAttributes(timer) => format!(
+            "Awaiting approval for {}",
+            timer
+                .start_to_fire_timeout
+                .map(|d| workflows::duration::describe(span(d.seconds, d.nanos)))
+                .unwrap_or_default()
+        ),
+        Attributes::TimerFiredEventAttributes(_) => "Approval deadline passed".to_owned(),
+        Attributes::WorkflowExecutionSignaledEventAttributes(signal) => {
+            match signal.signal_name.as_str() {
+                APPROVE_SIGNAL => "Approval received".to_owned(),
+                REJECT_SIGNAL => "Rejection received".to_owned(),
+                other => format!("Signal {other}"),
+            }
+        }
+        Attributes::WorkflowExecutionCompletedEventAttributes(done) => {
+            let result = text(done.result.as_ref());
+            format!("Finished: {}", result.lines().next().unwrap_or_default())
+        }
+        Attributes::WorkflowExecutionFailedEventAttributes(_) => "Failed".to_owned(),
+        Attributes::WorkflowExecutionTerminatedEventAttributes(_) => "Terminated".to_owned(),
+        Attributes::WorkflowExecutionCanceledEventAttributes(_) => "Cancelled".to_owned(),
+        Attributes::WorkflowExecutionTimedOutEventAttributes(_) => "Timed out".to_owned(),
+        _ => return None,
+    };
+    Some(format!("{when} {what}"))
 }
 
 /// The status text of a completed invoice, from its result (which the workflow wrote).

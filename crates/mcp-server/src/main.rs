@@ -9,6 +9,7 @@
 mod config;
 mod invoices;
 mod tools;
+mod view;
 
 use rmcp::{ServiceExt, transport::stdio};
 use std::process::ExitCode;

@@ -1,19 +1,35 @@
-//! The MCP face of the invoices: four tools, named and worded as in Temporal's tutorial.
+//! The MCP face of the invoices: the tutorial's four tools plus `list_invoices`, a resource per
+//! invoice (`invoice://<id>`) and a prompt that walks a human through the pending ones.
 //!
-//! Every failure is a tool result with `isError: true` and a sentence saying what to do; the
-//! server itself never stops on a bad call.
+//! Every tool answers the tutorial's sentence and the same facts as structured content (see
+//! `view`). Every failure is a tool result with `isError: true` and a sentence saying what to
+//! do; the server itself never stops on a bad call.
 
-use crate::invoices::Invoices;
+use crate::{
+    invoices::{InvoiceOpError, Invoices, MAX_PAGE_SIZE},
+    view::{Answer, Contents, InvoiceList, InvoiceView},
+};
 use rmcp::{
-    ServerHandler,
-    handler::server::{router::tool::ToolRouter, wrapper::Parameters},
-    model::{Implementation, ServerCapabilities, ServerConfig},
+    ErrorData as McpError, RoleServer, ServerHandler,
+    handler::server::{
+        router::{prompt::PromptRouter, tool::ToolRouter},
+        tool::schema_for_output,
+        wrapper::Parameters,
+    },
+    model::{
+        GetPromptResult, Implementation, ListResourceTemplatesResult, ListResourcesResult,
+        PaginatedRequestParams, PromptMessage, ReadResourceRequestParams, ReadResourceResponse,
+        ReadResourceResult, Resource, ResourceContents, ResourceTemplate, Role, ServerCapabilities,
+        ServerConfig,
+    },
+    prompt, prompt_handler, prompt_router,
+    service::RequestContext,
     tool, tool_handler, tool_router,
 };
 use schemars::JsonSchema;
 use serde::Deserialize;
 use std::sync::Arc;
-use workflows::{Decision, Invoice, names};
+use workflows::{Decision, Invoice, InvoiceState, InvoiceStatus, names};
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct ProcessInvoiceArgs {
@@ -31,10 +47,26 @@ pub struct InvoiceIdArgs {
     pub invoice_id: String,
 }
 
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct ListInvoicesArgs {
+    /// Only invoices in this state, such as "awaiting_approval"; every state if omitted.
+    pub state: Option<InvoiceState>,
+    /// Invoices per page, 1 to 100 (default 20).
+    pub page_size: Option<usize>,
+    /// The `next_cursor` of the previous page; omit for the first page.
+    pub cursor: Option<String>,
+}
+
+const DEFAULT_PAGE_SIZE: usize = 20;
+/// Most invoices the pending-approvals prompt and the resource list show.
+const PENDING_SHOWN: usize = 50;
+const RESOURCE_SCHEME: &str = "invoice://";
+
 #[derive(Clone)]
 pub struct InvoiceTools {
     invoices: Arc<Invoices>,
     tool_router: ToolRouter<Self>,
+    prompt_router: PromptRouter<Self>,
 }
 
 #[tool_router]
@@ -43,79 +75,246 @@ impl InvoiceTools {
         Self {
             invoices: Arc::new(invoices),
             tool_router: Self::tool_router(),
+            prompt_router: Self::prompt_router(),
         }
     }
 
     /// Start processing an invoice: each line is charged, then it waits for a human decision.
-    /// Rejected or expired invoices are refunded. Returns the workflow id for tracking.
-    #[tool]
+    /// Rejected or expired invoices are refunded. An invoice id can be used only once.
+    #[tool(
+        output_schema = schema_for_output::<InvoiceView>(),
+        annotations(
+            title = "Process invoice",
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = true
+        )
+    )]
     async fn process_invoice(
         &self,
         Parameters(args): Parameters<ProcessInvoiceArgs>,
-    ) -> Result<String, String> {
+    ) -> Result<Answer<InvoiceView>, String> {
         let invoice = self
             .invoices
             .start(&args.invoice_data)
             .await
             .map_err(report("process_invoice"))?;
-        Ok(format!(
-            "Started processing invoice {id}. Workflow ID: {workflow_id}",
-            id = invoice.id,
-            workflow_id = names::workflow_id(&invoice.id)
-        ))
+        let received = InvoiceStatus::Received;
+        let view = InvoiceView::new(&invoice.id, received.state(), received.text().to_owned())
+            .with_contents(Some(Contents::of(&invoice)));
+        Ok(Answer {
+            text: format!(
+                "Started processing invoice {id}. Workflow ID: {workflow_id}",
+                id = invoice.id,
+                workflow_id = names::workflow_id(&invoice.id)
+            ),
+            data: view,
+        })
     }
 
-    /// Approve an invoice that is awaiting approval. The first decision on an invoice is final.
-    #[tool]
+    /// Approve an invoice that is awaiting approval, and answer its resulting status. The
+    /// first decision on an invoice is final.
+    #[tool(
+        output_schema = schema_for_output::<InvoiceView>(),
+        annotations(
+            title = "Approve invoice",
+            read_only_hint = false,
+            destructive_hint = true,
+            idempotent_hint = false,
+            open_world_hint = true
+        )
+    )]
     async fn approve_invoice(
         &self,
         Parameters(args): Parameters<InvoiceIdArgs>,
-    ) -> Result<String, String> {
+    ) -> Result<Answer<InvoiceView>, String> {
         self.decide(&args.invoice_id, Decision::Approve).await
     }
 
-    /// Reject an invoice that is awaiting approval; every charged line is refunded.
-    /// The first decision on an invoice is final.
-    #[tool]
+    /// Reject an invoice that is awaiting approval (every charged line is refunded), and answer
+    /// its resulting status. The first decision on an invoice is final.
+    #[tool(
+        output_schema = schema_for_output::<InvoiceView>(),
+        annotations(
+            title = "Reject invoice",
+            read_only_hint = false,
+            destructive_hint = true,
+            idempotent_hint = false,
+            open_world_hint = true
+        )
+    )]
     async fn reject_invoice(
         &self,
         Parameters(args): Parameters<InvoiceIdArgs>,
-    ) -> Result<String, String> {
+    ) -> Result<Answer<InvoiceView>, String> {
         self.decide(&args.invoice_id, Decision::Reject).await
     }
 
-    /// Get the current status of an invoice, such as "Awaiting approval".
-    #[tool]
+    /// Get the current status of an invoice, such as "Awaiting approval", with its lines,
+    /// total, decision, approval deadline and result.
+    #[tool(
+        output_schema = schema_for_output::<InvoiceView>(),
+        annotations(
+            title = "Get invoice status",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
+    )]
     async fn get_invoice_status(
         &self,
         Parameters(args): Parameters<InvoiceIdArgs>,
-    ) -> Result<String, String> {
-        let status = self
+    ) -> Result<Answer<InvoiceView>, String> {
+        let view = self
             .invoices
-            .status(&args.invoice_id)
+            .details(&args.invoice_id)
             .await
             .map_err(report("get_invoice_status"))?;
-        Ok(format!("Invoice {} status: {status}", args.invoice_id))
+        Ok(Answer {
+            text: format!("Invoice {} status: {}", args.invoice_id, view.status),
+            data: view,
+        })
+    }
+
+    /// List invoices, newest first, optionally only those in one state (for example
+    /// "awaiting_approval"), with totals and approval deadlines. Paginated: pass `next_cursor`
+    /// back as `cursor` for the next page.
+    #[tool(
+        output_schema = schema_for_output::<InvoiceList>(),
+        annotations(
+            title = "List invoices",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
+    )]
+    async fn list_invoices(
+        &self,
+        Parameters(args): Parameters<ListInvoicesArgs>,
+    ) -> Result<Answer<InvoiceList>, String> {
+        let page_size = args.page_size.unwrap_or(DEFAULT_PAGE_SIZE);
+        if !(1..=MAX_PAGE_SIZE).contains(&page_size) {
+            return Err(format!(
+                "Invalid page_size {page_size}: it must be between 1 and {MAX_PAGE_SIZE}."
+            ));
+        }
+        let list = self
+            .invoices
+            .list(args.state, page_size, args.cursor.as_deref())
+            .await
+            .map_err(report("list_invoices"))?;
+        Ok(Answer {
+            text: list_text(&list),
+            data: list,
+        })
     }
 }
 
 impl InvoiceTools {
-    /// approve_invoice and reject_invoice: the same call, and the tutorial's reply.
-    async fn decide(&self, invoice_id: &str, decision: Decision) -> Result<String, String> {
+    /// approve_invoice and reject_invoice: the same call, the tutorial's reply, and the status
+    /// the decision led to.
+    async fn decide(
+        &self,
+        invoice_id: &str,
+        decision: Decision,
+    ) -> Result<Answer<InvoiceView>, String> {
         let (tool, signal) = match decision {
             Decision::Approve => ("approve_invoice", "approval"),
             Decision::Reject => ("reject_invoice", "rejection"),
         };
-        self.invoices
+        let view = self
+            .invoices
             .decide(invoice_id, decision)
             .await
             .map_err(report(tool))?;
-        Ok(format!("Sent {signal} signal for invoice {invoice_id}"))
+        let outcome = if view.state.is_decided() {
+            format!("Invoice {invoice_id} status: {}", view.status)
+        } else {
+            format!(
+                "The decision is recorded; the invoice acts on it when a worker runs it (status: {})",
+                view.status
+            )
+        };
+        Ok(Answer {
+            text: format!("Sent {signal} signal for invoice {invoice_id}. {outcome}"),
+            data: view,
+        })
+    }
+
+    async fn pending(&self) -> Result<InvoiceList, McpError> {
+        self.invoices
+            .list(Some(InvoiceState::AwaitingApproval), PENDING_SHOWN, None)
+            .await
+            .map_err(|error| McpError::internal_error(error.to_string(), None))
     }
 }
 
+#[prompt_router]
+impl InvoiceTools {
+    /// Walk me through the invoices awaiting my approval, one at a time.
+    #[prompt(name = "review_pending_invoices")]
+    async fn review_pending_invoices(&self) -> Result<GetPromptResult, McpError> {
+        let pending = self.pending().await?;
+        let mut text = String::from(
+            "Help me review the invoices awaiting my approval. Take them one at a time, oldest \
+             deadline first: show the invoice's lines and total (read invoice://<id> or call \
+             get_invoice_status), then ask me whether to approve or reject it. Call \
+             approve_invoice or reject_invoice only with my explicit answer; never decide for \
+             me. A decision is final, and a rejection refunds every line.\n\n",
+        );
+        if pending.invoices.is_empty() {
+            text.push_str("No invoice is awaiting approval right now.");
+        } else {
+            text.push_str(&format!(
+                "{} invoice(s) awaiting approval:\n",
+                pending.invoices.len()
+            ));
+            for entry in &pending.invoices {
+                text.push_str(&format!("- {}\n", entry.line()));
+            }
+            if pending.next_cursor.is_some() {
+                text.push_str(&format!(
+                    "(first {PENDING_SHOWN} shown; list_invoices with state \
+                     \"awaiting_approval\" pages through the rest)\n"
+                ));
+            }
+        }
+        Ok(
+            GetPromptResult::new(vec![PromptMessage::new_text(Role::User, text)])
+                .with_description("Review the invoices awaiting approval"),
+        )
+    }
+}
+
+/// The text of a listing: one line per invoice, and how to get the next page.
+fn list_text(list: &InvoiceList) -> String {
+    let which = list.state.map_or("", InvoiceState::as_str);
+    if list.invoices.is_empty() {
+        return match list.state {
+            Some(_) => format!("No invoices in state {which}."),
+            None => "No invoices.".to_owned(),
+        };
+    }
+    let mut text = match list.state {
+        Some(_) => format!("Invoices in state {which}, newest first:"),
+        None => "Invoices, newest first:".to_owned(),
+    };
+    for entry in &list.invoices {
+        text.push_str(&format!("\n- {}", entry.line()));
+    }
+    if let Some(cursor) = &list.next_cursor {
+        text.push_str(&format!(
+            "\nMore: call list_invoices again with cursor \"{cursor}\"."
+        ));
+    }
+    text
+}
+
 /// Logs a failed tool call and turns it into the text the client sees.
-fn report(tool: &'static str) -> impl Fn(crate::invoices::InvoiceOpError) -> String {
+fn report(tool: &'static str) -> impl Fn(InvoiceOpError) -> String {
     move |error| {
         tracing::warn!(tool, "{error}");
         error.to_string()
@@ -123,18 +322,100 @@ fn report(tool: &'static str) -> impl Fn(crate::invoices::InvoiceOpError) -> Str
 }
 
 #[tool_handler(router = self.tool_router)]
+#[prompt_handler(router = self.prompt_router)]
 impl ServerHandler for InvoiceTools {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
-            .with_server_info(Implementation::new(
-                "invoice-processor",
-                env!("CARGO_PKG_VERSION"),
-            ))
-            .with_instructions(
-                "Durable invoice processing with human approval, backed by Temporal. \
-                 process_invoice charges each line and then waits (up to the configured \
-                 approval timeout) for approve_invoice or reject_invoice; rejected or expired \
-                 invoices are refunded. get_invoice_status reports where an invoice is.",
-            )
+        ServerConfig::new(
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_prompts()
+                .enable_resources()
+                .build(),
+        )
+        .with_server_info(Implementation::new(
+            "invoice-processor",
+            env!("CARGO_PKG_VERSION"),
+        ))
+        .with_instructions(
+            "Durable invoice processing with human approval, backed by Temporal. \
+             process_invoice charges each line and then waits (up to the configured \
+             approval timeout) for approve_invoice or reject_invoice; rejected or expired \
+             invoices are refunded. get_invoice_status reports where an invoice is; \
+             list_invoices finds invoices by state (such as awaiting_approval). Each invoice \
+             is also the resource invoice://<id>.",
+        )
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, McpError> {
+        let pending = self.pending().await?;
+        let resources = pending
+            .invoices
+            .iter()
+            .map(|entry| {
+                Resource::new(
+                    format!("{RESOURCE_SCHEME}{}", entry.invoice_id),
+                    entry.invoice_id.clone(),
+                )
+                .with_title(format!("Invoice {}", entry.invoice_id))
+                .with_description(entry.line())
+                .with_mime_type("application/json")
+            })
+            .collect();
+        Ok(ListResourcesResult::with_all_items(resources))
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, McpError> {
+        Ok(ListResourceTemplatesResult::with_all_items(vec![
+            ResourceTemplate::new(format!("{RESOURCE_SCHEME}{{invoice_id}}"), "invoice")
+                .with_title("Invoice")
+                .with_description(
+                    "An invoice: its status, lines, total, deadline, result and history",
+                )
+                .with_mime_type("application/json"),
+        ]))
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, McpError> {
+        let Some(invoice_id) = request.uri.strip_prefix(RESOURCE_SCHEME) else {
+            return Err(McpError::resource_not_found(
+                format!(
+                    "Unknown resource {}: invoices are invoice://<id>",
+                    request.uri
+                ),
+                None,
+            ));
+        };
+        let failed = |error: InvoiceOpError| match error {
+            InvoiceOpError::Unknown(_) | InvoiceOpError::InvalidId(_) => {
+                McpError::resource_not_found(error.to_string(), None)
+            }
+            other => McpError::internal_error(other.to_string(), None),
+        };
+        let (view, story) = tokio::join!(
+            self.invoices.details(invoice_id),
+            self.invoices.story(invoice_id)
+        );
+        let body = serde_json::json!({
+            "invoice": view.map_err(failed)?,
+            "history": story.map_err(failed)?,
+        });
+        let text = serde_json::to_string_pretty(&body)
+            .map_err(|e| McpError::internal_error(e.to_string(), None))?;
+        Ok(ReadResourceResult::new(vec![
+            ResourceContents::text(text, request.uri.clone()).with_mime_type("application/json"),
+        ])
+        .into())
     }
 }

@@ -13,7 +13,10 @@ use connection::Settings;
 use std::{io::IsTerminal, path::PathBuf, sync::Arc, time::Duration};
 use temporalio_sdk::{Runtime, Worker, WorkerOptions};
 use tracing::{info, warn};
-use workflows::{InvoiceWorkflow, names::TASK_QUEUE};
+use workflows::{
+    InvoiceWorkflow,
+    names::{SEARCH_ATTRIBUTES, TASK_QUEUE},
+};
 
 /// How long a workflow task waits for the worker that last ran it before any worker may take
 /// it. The SDK's default (10 s) is what a crashed worker costs before another one resumes.
@@ -53,6 +56,16 @@ async fn main() -> anyhow::Result<()> {
         client = connect_until_reachable(&settings) => client,
         () = stop_requested() => return Ok(()),
     };
+
+    // The workflow publishes its state as search attributes; a namespace without them would
+    // fail every invoice's workflow task, so add them now rather than find out later.
+    match connection::ensure_search_attributes(&client, &SEARCH_ATTRIBUTES).await {
+        Ok(added) if added.is_empty() => {}
+        Ok(added) => info!("Registered the search attributes {added:?}"),
+        Err(error) => warn!(
+            "{error}. Invoice workflow tasks fail until InvoiceState and InvoiceApprovalDeadline exist; see the README, Troubleshooting"
+        ),
+    }
 
     let runtime = Runtime::from_current_tokio(Default::default())
         .map_err(|e| anyhow::anyhow!("cannot start the Temporal runtime: {e}"))?;

@@ -161,7 +161,7 @@ impl Invoice {
             .unwrap_or(DEFAULT_APPROVAL_TIMEOUT)
     }
 
-    /// One line for the Temporal Web UI: "Invoice INV-001 · 2 lines · $7000.00". The total
+    /// One line for the Temporal Web UI: "Invoice INV-001 · 2 lines · $7,000.00". The total
     /// adds whole cents, so it is exact.
     pub fn summary(&self) -> String {
         let count = self.lines.len();
@@ -169,7 +169,7 @@ impl Invoice {
         format!(
             "Invoice {} · {count} line{plural} · {}",
             self.id,
-            format_cents(self.total_cents())
+            format_amount(self.total_cents())
         )
     }
 
@@ -197,6 +197,20 @@ impl InvoiceLine {
 pub fn format_cents(cents: i64) -> String {
     let sign = if cents < 0 { "-" } else { "" };
     format!("{sign}${}.{:02}", cents.abs() / 100, cents.abs() % 100)
+}
+
+/// Dollars and cents for people, thousands grouped: "$7,000.00".
+pub fn format_amount(cents: i64) -> String {
+    let dollars = (cents.abs() / 100).to_string();
+    let mut grouped = String::with_capacity(dollars.len() + dollars.len() / 3);
+    for (index, digit) in dollars.chars().enumerate() {
+        if index > 0 && (dollars.len() - index).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    let sign = if cents < 0 { "-" } else { "" };
+    format!("{sign}${grouped}.{:02}", cents.abs() % 100)
 }
 
 fn check_id(id: Option<&Value>) -> Result<(), InvoiceError> {
@@ -331,7 +345,7 @@ mod tests {
         assert_eq!(invoice.lines[1].amount, 2000.0);
         assert_eq!(invoice.extra["customer"], "ACME");
         assert_eq!(invoice.approval_timeout(), DEFAULT_APPROVAL_TIMEOUT);
-        assert_eq!(invoice.summary(), "Invoice INV-001 · 2 lines · $7000.00");
+        assert_eq!(invoice.summary(), "Invoice INV-001 · 2 lines · $7,000.00");
         assert_eq!(serde_json::to_value(&invoice).unwrap(), value);
     }
 
@@ -439,12 +453,19 @@ mod tests {
         assert_eq!(format_cents(500_000), "$5000.00");
         assert_eq!(format_cents(1_990), "$19.90");
         assert_eq!(format_cents(-5), "-$0.05");
+        assert_eq!(format_amount(700_000), "$7,000.00");
+        assert_eq!(format_amount(99_999), "$999.99");
+        assert_eq!(format_amount(100_000), "$1,000.00");
+        assert_eq!(format_amount(-123_456_789), "-$1,234,567.89");
         // 0.1 + 0.2 is not 0.3 in floating point; in cents it is.
         let value = json!({"id": "C-1", "lines": [
             {"item": "a", "amount": 0.1}, {"item": "b", "amount": 0.2}, {"item": "c", "amount": 999999999.99}
         ]});
         let invoice = Invoice::from_json(&value).unwrap();
         assert_eq!(invoice.total_cents(), 10 + 20 + 99_999_999_999);
-        assert_eq!(invoice.summary(), "Invoice C-1 · 3 lines · $1000000000.29");
+        assert_eq!(
+            invoice.summary(),
+            "Invoice C-1 · 3 lines · $1,000,000,000.29"
+        );
     }
 }

@@ -16,5 +16,5 @@ pub mod status;
 mod workflow;
 
 pub use invoice::{Invoice, InvoiceError, InvoiceLine};
-pub use status::{Decision, InvoiceStatus};
+pub use status::{Decision, InvoiceState, InvoiceStatus};
 pub use workflow::InvoiceWorkflow;

@@ -6,6 +6,11 @@
 //!
 //! [`InvoiceWorkflow`]: crate::InvoiceWorkflow
 
+use temporalio_common::{
+    protos::temporal::api::enums::v1::IndexedValueType,
+    search_attributes::{SearchAttributeKey, Timestamp},
+};
+
 /// The workflow type, as registered by the worker.
 pub const WORKFLOW_TYPE: &str = "InvoiceWorkflow";
 /// The task queue the worker polls and the MCP server starts invoices on.
@@ -21,11 +26,38 @@ pub const CHARGE_ACTIVITY: &str = "process_payment";
 /// Activity that refunds one charged invoice line.
 pub const REFUND_ACTIVITY: &str = "refund_payment";
 
+/// Search attribute holding the invoice's machine state ([`InvoiceState`] as text), so that
+/// Temporal's visibility can list invoices by state. A `Keyword`.
+///
+/// [`InvoiceState`]: crate::InvoiceState
+pub const STATE_ATTRIBUTE: SearchAttributeKey<String> = SearchAttributeKey::keyword("InvoiceState");
+/// Search attribute holding when the approval wait ends. A `Datetime`.
+pub const DEADLINE_ATTRIBUTE: SearchAttributeKey<Timestamp> =
+    SearchAttributeKey::datetime("InvoiceApprovalDeadline");
+/// Every custom search attribute, with its type: a namespace must have them before an invoice
+/// starts (`temporal server start-dev --search-attribute InvoiceState=Keyword ...`, or
+/// registered by the worker at start).
+pub const SEARCH_ATTRIBUTES: [(&str, IndexedValueType); 2] = [
+    ("InvoiceState", IndexedValueType::Keyword),
+    ("InvoiceApprovalDeadline", IndexedValueType::Datetime),
+];
+/// Memo key under which the MCP server stores the invoice (lines, total) at start, so that a
+/// listing shows totals without reading each history.
+pub const INVOICE_MEMO: &str = "invoice";
+/// Patch marking histories whose workflow publishes its state as search attributes: invoices
+/// started before it replay without those commands.
+pub const VISIBILITY_PATCH: &str = "publish-invoice-state";
+
 const WORKFLOW_ID_PREFIX: &str = "invoice-";
 
 /// The workflow id of an invoice: `invoice-<id>`.
 pub fn workflow_id(invoice_id: &str) -> String {
     format!("{WORKFLOW_ID_PREFIX}{invoice_id}")
+}
+
+/// The invoice id inside a workflow id, if it is an invoice's.
+pub fn invoice_id(workflow_id: &str) -> Option<&str> {
+    workflow_id.strip_prefix(WORKFLOW_ID_PREFIX)
 }
 
 #[cfg(test)]
@@ -47,5 +79,18 @@ mod tests {
     #[test]
     fn workflow_ids_follow_the_tutorial() {
         assert_eq!(workflow_id("INV-001"), "invoice-INV-001");
+        assert_eq!(invoice_id("invoice-INV-001"), Some("INV-001"));
+        assert_eq!(invoice_id("other-INV-001"), None);
+    }
+
+    #[test]
+    fn search_attribute_keys_match_their_registration() {
+        assert_eq!(SEARCH_ATTRIBUTES[0].0, STATE_ATTRIBUTE.name());
+        assert_eq!(SEARCH_ATTRIBUTES[0].1, STATE_ATTRIBUTE.indexed_value_type());
+        assert_eq!(SEARCH_ATTRIBUTES[1].0, DEADLINE_ATTRIBUTE.name());
+        assert_eq!(
+            SEARCH_ATTRIBUTES[1].1,
+            DEADLINE_ATTRIBUTE.indexed_value_type()
+        );
     }
 }

@@ -2,6 +2,8 @@
 //! its result texts. They follow the tutorial; refunds are this port's addition.
 
 use crate::duration;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 /// Where an invoice is in its life. [`InvoiceStatus::text`] is what the status query answers.
@@ -46,6 +48,36 @@ impl InvoiceStatus {
         }
     }
 
+    /// The coarse state this status belongs to: what a listing filters on.
+    pub fn state(self) -> InvoiceState {
+        match self {
+            Self::Received | Self::ProcessingPayments => InvoiceState::Processing,
+            Self::AwaitingApproval => InvoiceState::AwaitingApproval,
+            Self::Approved => InvoiceState::Approved,
+            Self::RefundingRejected | Self::Rejected => InvoiceState::Rejected,
+            Self::RefundingTimedOut | Self::TimedOut => InvoiceState::TimedOut,
+            Self::RefundingFailedPayment | Self::PaymentFailed => InvoiceState::Failed,
+        }
+    }
+
+    /// The status whose text this is, if it is one of ours.
+    pub fn of_text(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|status| status.text() == text)
+    }
+
+    const ALL: [Self; 10] = [
+        Self::Received,
+        Self::ProcessingPayments,
+        Self::AwaitingApproval,
+        Self::Approved,
+        Self::RefundingRejected,
+        Self::Rejected,
+        Self::RefundingTimedOut,
+        Self::TimedOut,
+        Self::RefundingFailedPayment,
+        Self::PaymentFailed,
+    ];
+
     /// The status a finished invoice ended in, read back from its result text.
     pub fn of_result(result: &str) -> Option<Self> {
         if result.starts_with(APPROVED_PREFIX) {
@@ -63,6 +95,59 @@ impl InvoiceStatus {
 impl std::fmt::Display for InvoiceStatus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.text())
+    }
+}
+
+/// Where an invoice stands, for machines: the value of the `InvoiceState` search attribute and
+/// the `state` of every structured tool result. Refunds in progress count as the state they
+/// lead to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum InvoiceState {
+    /// Received, or charging its lines.
+    Processing,
+    /// Every line charged; waiting for a human decision.
+    AwaitingApproval,
+    /// Approved: the charges stand.
+    Approved,
+    /// Rejected by a human: refunded (or being refunded).
+    Rejected,
+    /// Nobody decided in time: refunded (or being refunded).
+    TimedOut,
+    /// A charge failed, or the workflow ended abnormally.
+    Failed,
+}
+
+impl InvoiceState {
+    /// The text stored in the search attribute, as serde writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Processing => "processing",
+            Self::AwaitingApproval => "awaiting_approval",
+            Self::Approved => "approved",
+            Self::Rejected => "rejected",
+            Self::TimedOut => "timed_out",
+            Self::Failed => "failed",
+        }
+    }
+
+    /// The state named by `text` (the search attribute's value).
+    pub fn parse(text: &str) -> Option<Self> {
+        [
+            Self::Processing,
+            Self::AwaitingApproval,
+            Self::Approved,
+            Self::Rejected,
+            Self::TimedOut,
+            Self::Failed,
+        ]
+        .into_iter()
+        .find(|state| state.as_str() == text)
+    }
+
+    /// True once nothing can change the invoice's money any more (refunds may still run).
+    pub fn is_decided(self) -> bool {
+        !matches!(self, Self::Processing | Self::AwaitingApproval)
     }
 }
 
@@ -127,6 +212,23 @@ mod tests {
             Some(InvoiceStatus::TimedOut)
         );
         assert_eq!(InvoiceStatus::of_result("something else"), None);
+    }
+
+    #[test]
+    fn states_read_back_and_match_serde() {
+        for status in InvoiceStatus::ALL {
+            assert_eq!(InvoiceStatus::of_text(status.text()), Some(status));
+            let state = status.state();
+            assert_eq!(InvoiceState::parse(state.as_str()), Some(state));
+            assert_eq!(
+                serde_json::to_value(state).unwrap(),
+                serde_json::Value::from(state.as_str())
+            );
+        }
+        assert_eq!(
+            InvoiceStatus::RefundingRejected.state(),
+            InvoiceState::Rejected
+        );
     }
 
     #[test]

@@ -5,11 +5,12 @@
 //! timeout comes from the workflow input, so it is part of the recorded history.
 
 use crate::{
-    invoice::Invoice,
+    invoice::{Invoice, format_amount},
+    names::{DEADLINE_ATTRIBUTE, STATE_ATTRIBUTE, VISIBILITY_PATCH},
     payments::{PaymentActivities, PaymentRequest},
     status::{self, Decision, InvoiceStatus},
 };
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 use temporalio_macros::{workflow, workflow_methods};
 use temporalio_sdk::{
     ActivityOptions, ApplicationFailure, CancellableFuture, SyncWorkflowContext, TimerOptions,
@@ -50,9 +51,24 @@ impl InvoiceWorkflow {
             })
             .collect();
 
-        ctx.state_mut(|s| s.status = InvoiceStatus::ProcessingPayments);
+        // Invoices started before this release publish nothing and replay exactly as they ran.
+        let progress = Progress {
+            publish: ctx.patched(VISIBILITY_PATCH),
+            total: format_amount(invoice.total_cents()),
+            lines: requests.len(),
+        };
         let mut receipts = Vec::with_capacity(requests.len());
         for (charged, request) in requests.iter().enumerate() {
+            progress.enter(
+                ctx,
+                InvoiceStatus::ProcessingPayments,
+                format!(
+                    "Charging {} · {} lines, {} in all",
+                    request.label(),
+                    progress.lines,
+                    progress.total
+                ),
+            );
             let charge = ctx.execute_activity(
                 PaymentActivities::process_payment,
                 request.clone(),
@@ -62,9 +78,20 @@ impl InvoiceWorkflow {
                 Ok(receipt) => receipts.push(receipt),
                 Err(error) => {
                     // Never keep part of the money for an invoice that cannot be completed.
-                    ctx.state_mut(|s| s.status = InvoiceStatus::RefundingFailedPayment);
+                    progress.enter(
+                        ctx,
+                        InvoiceStatus::RefundingFailedPayment,
+                        format!(
+                            "Payment failed for {}: refunding {charged} line(s)",
+                            request.label()
+                        ),
+                    );
                     refund(ctx, &requests[..charged]).await?;
-                    ctx.state_mut(|s| s.status = InvoiceStatus::PaymentFailed);
+                    progress.enter(
+                        ctx,
+                        InvoiceStatus::PaymentFailed,
+                        format!("Payment failed for {}; nothing is kept", request.label()),
+                    );
                     return Err(ApplicationFailure::new(format!(
                         "payment for {} failed ({error}); the {charged} line(s) charged before it were refunded",
                         request.label()
@@ -74,8 +101,23 @@ impl InvoiceWorkflow {
             }
         }
 
-        ctx.state_mut(|s| s.status = InvoiceStatus::AwaitingApproval);
         let timeout = invoice.approval_timeout();
+        // Workflow time is the history's clock, so replay computes the same deadline.
+        let deadline_at = ctx.workflow_time().map(|now| now + timeout);
+        progress.enter_until(
+            ctx,
+            InvoiceStatus::AwaitingApproval,
+            format!(
+                "Awaiting approval until {}: {} charged on {} line(s)",
+                deadline_at.map_or_else(
+                    || crate::duration::describe(timeout),
+                    |at| humantime::format_rfc3339_seconds(at).to_string()
+                ),
+                progress.total,
+                progress.lines
+            ),
+            deadline_at,
+        );
         let deadline = ctx.timer(
             TimerOptions::builder(timeout)
                 .summary(format!(
@@ -96,19 +138,24 @@ impl InvoiceWorkflow {
 
         match ctx.state(|s| s.decision) {
             Some(Decision::Approve) => {
-                ctx.state_mut(|s| s.status = InvoiceStatus::Approved);
+                let details = format!("Approved: {} charged", progress.total);
+                progress.enter(ctx, InvoiceStatus::Approved, details);
                 Ok(status::approved_result(&receipts))
             }
             Some(Decision::Reject) => {
-                ctx.state_mut(|s| s.status = InvoiceStatus::RefundingRejected);
+                let details = format!("Rejected: refunding {}", progress.total);
+                progress.enter(ctx, InvoiceStatus::RefundingRejected, details);
                 let refunds = refund(ctx, &requests).await?;
-                ctx.state_mut(|s| s.status = InvoiceStatus::Rejected);
+                let details = format!("Rejected: {} refunded", progress.total);
+                progress.enter(ctx, InvoiceStatus::Rejected, details);
                 Ok(status::rejected_result(&refunds))
             }
             None => {
-                ctx.state_mut(|s| s.status = InvoiceStatus::RefundingTimedOut);
+                let details = format!("No decision in time: refunding {}", progress.total);
+                progress.enter(ctx, InvoiceStatus::RefundingTimedOut, details);
                 let refunds = refund(ctx, &requests).await?;
-                ctx.state_mut(|s| s.status = InvoiceStatus::TimedOut);
+                let details = format!("No decision in time: {} refunded", progress.total);
+                progress.enter(ctx, InvoiceStatus::TimedOut, details);
                 Ok(status::timed_out_result(timeout, &refunds))
             }
         }
@@ -141,6 +188,48 @@ impl InvoiceWorkflow {
         );
         if open && self.decision.is_none() {
             self.decision = Some(decision);
+        }
+    }
+}
+
+/// Announces each step of an invoice: to the status query, to the Web UI (current details) and,
+/// for invoices started with [`VISIBILITY_PATCH`], to visibility (search attributes).
+struct Progress {
+    publish: bool,
+    total: String,
+    lines: usize,
+}
+
+impl Progress {
+    fn enter(
+        &self,
+        ctx: &WorkflowContext<InvoiceWorkflow>,
+        status: InvoiceStatus,
+        details: String,
+    ) {
+        self.enter_until(ctx, status, details, None);
+    }
+
+    fn enter_until(
+        &self,
+        ctx: &WorkflowContext<InvoiceWorkflow>,
+        status: InvoiceStatus,
+        details: String,
+        deadline: Option<SystemTime>,
+    ) {
+        let previous = ctx.state(|s| s.status);
+        ctx.state_mut(|s| s.status = status);
+        // Not in the history: the Web UI reads it from the worker, so it costs no event.
+        ctx.set_current_details(details);
+        // One upsert per change of state (the first one too, for invoices started elsewhere
+        // without the attribute), so that the history stays short.
+        let changed = previous == InvoiceStatus::Received || previous.state() != status.state();
+        if self.publish && changed {
+            let mut updates = vec![STATE_ATTRIBUTE.value_set(status.state().as_str().to_owned())];
+            if let Some(deadline) = deadline {
+                updates.push(DEADLINE_ATTRIBUTE.value_set(deadline.into()));
+            }
+            ctx.upsert_search_attributes(updates);
         }
     }
 }

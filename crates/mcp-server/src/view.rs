@@ -1,0 +1,191 @@
+//! What the tools answer, for machines: one structured shape per answer, with its JSON schema
+//! (the tool's `outputSchema`), sent as `structuredContent` beside the tutorial's sentence.
+
+use rmcp::{
+    ErrorData,
+    handler::server::tool::IntoCallToolResult,
+    model::{CallToolResponse, CallToolResult, ContentBlock},
+};
+use schemars::JsonSchema;
+use serde::Serialize;
+use workflows::{Invoice, InvoiceState, invoice::format_amount};
+
+/// An invoice as it stands: what every invoice tool answers.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+pub struct InvoiceView {
+    /// The invoice id, such as "INV-001".
+    pub invoice_id: String,
+    /// The Temporal workflow id: "invoice-" and the invoice id.
+    pub workflow_id: String,
+    /// Where the invoice stands, for machines.
+    pub state: InvoiceState,
+    /// Where the invoice stands, in words, such as "Awaiting approval".
+    pub status: String,
+    /// The line items as submitted (empty if this server did not start the invoice).
+    pub lines: Vec<LineView>,
+    /// The sum of the lines, such as "$7,000.00".
+    pub total: Option<String>,
+    /// The sum of the lines, in cents.
+    pub total_cents: Option<i64>,
+    /// The human decision, once one is recorded.
+    pub decision: Option<DecisionView>,
+    /// When the approval wait ends (RFC 3339, UTC); set once every line is charged.
+    pub approval_deadline: Option<String>,
+    /// When the invoice was started (RFC 3339, UTC).
+    pub started_at: Option<String>,
+    /// When the invoice finished (RFC 3339, UTC).
+    pub closed_at: Option<String>,
+    /// The workflow's result once finished: a heading, then one line per charge or refund.
+    pub result: Option<String>,
+}
+
+/// One line item.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+pub struct LineView {
+    /// What is charged, such as "Web Development".
+    pub item: String,
+    /// The amount in dollars, as submitted.
+    pub amount: f64,
+    /// Optional free text.
+    pub description: Option<String>,
+}
+
+/// A recorded human decision.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DecisionView {
+    Approved,
+    Rejected,
+}
+
+/// What the invoice itself says: its lines and total.
+pub struct Contents {
+    pub lines: Vec<LineView>,
+    pub total_cents: i64,
+}
+
+impl Contents {
+    pub fn of(invoice: &Invoice) -> Self {
+        Contents {
+            lines: invoice
+                .lines
+                .iter()
+                .map(|line| LineView {
+                    item: line.item.clone(),
+                    amount: line.amount,
+                    description: line.description.clone(),
+                })
+                .collect(),
+            total_cents: invoice.total_cents(),
+        }
+    }
+}
+
+impl InvoiceView {
+    /// The view of an invoice, from its state and what is known of its contents.
+    pub fn new(invoice_id: &str, state: InvoiceState, status: String) -> Self {
+        let decision = match state {
+            InvoiceState::Approved => Some(DecisionView::Approved),
+            InvoiceState::Rejected => Some(DecisionView::Rejected),
+            _ => None,
+        };
+        InvoiceView {
+            invoice_id: invoice_id.to_owned(),
+            workflow_id: workflows::names::workflow_id(invoice_id),
+            state,
+            status,
+            lines: Vec::new(),
+            total: None,
+            total_cents: None,
+            decision,
+            approval_deadline: None,
+            started_at: None,
+            closed_at: None,
+            result: None,
+        }
+    }
+
+    pub fn with_contents(mut self, contents: Option<Contents>) -> Self {
+        if let Some(contents) = contents {
+            self.lines = contents.lines;
+            self.total = Some(format_amount(contents.total_cents));
+            self.total_cents = Some(contents.total_cents);
+        }
+        self
+    }
+}
+
+/// One page of invoices, newest first.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+pub struct InvoiceList {
+    /// The state asked for, or null for every state.
+    pub state: Option<InvoiceState>,
+    /// The invoices on this page, newest first.
+    pub invoices: Vec<InvoiceListEntry>,
+    /// Pass this as `cursor` to get the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// An invoice in a listing.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+pub struct InvoiceListEntry {
+    /// The invoice id, such as "INV-001".
+    pub invoice_id: String,
+    /// The Temporal workflow id.
+    pub workflow_id: String,
+    /// Where the invoice stands (null for an invoice that has not published it yet).
+    pub state: Option<InvoiceState>,
+    /// How many lines it has (null if this server did not start the invoice).
+    pub line_count: Option<usize>,
+    /// The sum of the lines, such as "$7,000.00".
+    pub total: Option<String>,
+    /// The sum of the lines, in cents.
+    pub total_cents: Option<i64>,
+    /// When the approval wait ends (RFC 3339, UTC).
+    pub approval_deadline: Option<String>,
+    /// When the invoice was started (RFC 3339, UTC).
+    pub started_at: Option<String>,
+}
+
+impl InvoiceListEntry {
+    /// One line for people: "INV-001 · awaiting_approval · 2 lines · $7,000.00 · decide by ...".
+    pub fn line(&self) -> String {
+        let mut parts = vec![self.invoice_id.clone()];
+        parts.push(
+            self.state
+                .map_or("state unknown", InvoiceState::as_str)
+                .to_owned(),
+        );
+        if let Some(count) = self.line_count {
+            parts.push(format!("{count} line{}", if count == 1 { "" } else { "s" }));
+        }
+        parts.extend(self.total.clone());
+        if let (Some(InvoiceState::AwaitingApproval), Some(deadline)) =
+            (self.state, &self.approval_deadline)
+        {
+            parts.push(format!("decide by {deadline}"));
+        }
+        parts.join(" · ")
+    }
+}
+
+/// A tool's answer: the sentence people (and the tutorial) expect, and the same facts as
+/// structured content, repeated as JSON text for clients that read text only.
+pub struct Answer<T> {
+    pub text: String,
+    pub data: T,
+}
+
+impl<T: Serialize> IntoCallToolResult for Answer<T> {
+    fn into_call_tool_result(self) -> Result<CallToolResponse, ErrorData> {
+        let value = serde_json::to_value(&self.data).map_err(|e| {
+            ErrorData::internal_error(format!("cannot encode the answer: {e}"), None)
+        })?;
+        let mut result = CallToolResult::success(vec![
+            ContentBlock::text(self.text),
+            ContentBlock::text(value.to_string()),
+        ]);
+        result.structured_content = Some(value);
+        Ok(result.into())
+    }
+}
