@@ -52,6 +52,7 @@ pub struct ListInvoicesArgs {
     /// Only invoices in this state, such as "awaiting_approval"; every state if omitted.
     pub state: Option<InvoiceState>,
     /// Invoices per page, 1 to 100 (default 20).
+    #[schemars(with = "Option<i64>")]
     pub page_size: Option<usize>,
     /// The `next_cursor` of the previous page; omit for the first page.
     pub cursor: Option<String>,

@@ -136,6 +136,8 @@ pub struct InvoiceListEntry {
     /// Where the invoice stands (null for an invoice that has not published it yet).
     pub state: Option<InvoiceState>,
     /// How many lines it has (null if this server did not start the invoice).
+    // As a plain integer: clients' validators do not know schemars' "uint" format.
+    #[schemars(with = "Option<i64>")]
     pub line_count: Option<usize>,
     /// The sum of the lines, such as "$7,000.00".
     pub total: Option<String>,
