@@ -34,8 +34,8 @@ async fn main() -> anyhow::Result<()> {
     );
 
     // A fresh id each run: invoice ids are never reused.
-    let seconds = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
-    let id = format!("DEMO-{seconds}");
+    let millis = SystemTime::now().duration_since(UNIX_EPOCH)?.as_millis();
+    let id = format!("DEMO-{millis}");
     let invoice = json!({
         "id": id,
         "lines": [
