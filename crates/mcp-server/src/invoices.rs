@@ -7,7 +7,11 @@
 use crate::view::{Contents, DecisionView, InvoiceList, InvoiceListEntry, InvoiceView};
 use connection::{ConnectError, Settings};
 use std::{
-    sync::atomic::{AtomicU64, Ordering},
+    collections::HashMap,
+    sync::{
+        Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
     time::{Duration, SystemTime},
 };
 use temporalio_client::{
@@ -53,6 +57,8 @@ const AFTER_QUERY_LIMIT: Duration = Duration::from_millis(1500);
 const OUTCOME_LIMIT: Duration = Duration::from_secs(3);
 /// Largest page `list_invoices` returns.
 pub const MAX_PAGE_SIZE: usize = 100;
+/// Most invoices whose settled facts are remembered (a few hundred bytes each).
+const MAX_SETTLED: usize = 1024;
 
 /// What went wrong, in words an agent can act on.
 #[derive(Debug, thiserror::Error)]
@@ -120,6 +126,9 @@ pub struct Invoices {
     /// hosts, so the history tells whose decision came first.
     request_prefix: String,
     signals_sent: AtomicU64,
+    /// Facts of running invoices that no longer change (lines, start, deadline), so that a
+    /// status read needs only the query.
+    settled: Mutex<HashMap<String, Facts>>,
 }
 
 impl Invoices {
@@ -133,6 +142,7 @@ impl Invoices {
             client: OnceCell::new(),
             approval_timeout,
             signals_sent: AtomicU64::new(0),
+            settled: Mutex::default(),
         }
     }
 
@@ -175,6 +185,19 @@ impl Invoices {
     /// deadline and dates from Temporal's record of it. Both are asked at once.
     pub async fn details(&self, invoice_id: &str) -> OpResult<InvoiceView> {
         let handle = self.handle(invoice_id).await?;
+        // Once an invoice awaits approval, all but its status is settled: one query answers.
+        let settled = self
+            .settled
+            .lock()
+            .expect("settled facts")
+            .get(invoice_id)
+            .cloned();
+        if let Some(facts) = settled {
+            let observed = self.observe(&handle, invoice_id).await?;
+            if !observed.finished {
+                return Ok(facts.view(invoice_id, observed));
+            }
+        }
         let (observed, described) = tokio::join!(
             self.observe(&handle, invoice_id),
             bounded(
@@ -186,7 +209,15 @@ impl Invoices {
         let observed = observed?;
         let described =
             described?.map_err(|e| interaction_error(invoice_id, "look up the invoice", e))?;
-        Ok(view_of(invoice_id, observed, &described))
+        let facts = Facts::of(&described);
+        if facts.settled() && !observed.finished {
+            let mut settled = self.settled.lock().expect("settled facts");
+            if settled.len() >= MAX_SETTLED {
+                settled.clear();
+            }
+            settled.insert(invoice_id.to_owned(), facts.clone());
+        }
+        Ok(facts.view(invoice_id, observed))
     }
 
     /// The invoice's status text: from the workflow itself while it runs, from its outcome
@@ -206,6 +237,7 @@ impl Invoices {
             Ok(Ok(status)) => Ok(Observed {
                 status,
                 result: None,
+                finished: false,
             }),
             Ok(Err(WorkflowQueryError::Rejected { status })) => {
                 let status = status.unwrap_or(WorkflowExecutionStatus::Unknown);
@@ -284,17 +316,21 @@ impl Invoices {
         };
         sent.map_err(|e| interaction_error(invoice_id, "send the decision", e))?;
 
-        // Another caller may have decided between our check and our signal.
-        match self.decision_record(&handle, invoice_id).await?.decision {
+        // Another caller may have decided between our check and our signal: the history says
+        // whose signal came first. Meanwhile, wait for the workflow to act.
+        let (record, outcome) = tokio::join!(
+            self.decision_record(&handle, invoice_id),
+            self.outcome(invoice_id, decision)
+        );
+        match record?.decision {
             Some((winner, winner_request)) if winner_request != request_id => {
-                return Err(InvoiceOpError::AlreadyDecided {
+                Err(InvoiceOpError::AlreadyDecided {
                     id: invoice_id.to_owned(),
                     decision: winner,
-                });
+                })
             }
-            _ => {}
+            _ => Ok(outcome),
         }
-        Ok(self.outcome(invoice_id, decision).await)
     }
 
     /// The invoice once the workflow has taken `decision` (its signal is recorded). If the
@@ -473,6 +509,7 @@ impl Invoices {
             return Ok(Observed {
                 status: closed_label(status).to_owned(),
                 result: None,
+                finished: true,
             });
         }
         let result = bounded(
@@ -485,10 +522,12 @@ impl Invoices {
             Ok(result) => Ok(Observed {
                 status: status_of_result(result.clone()),
                 result: Some(result),
+                finished: true,
             }),
             Err(WorkflowGetResultError::Failed(failure)) => Ok(Observed {
                 status: format!("Failed: {failure}"),
                 result: None,
+                finished: true,
             }),
             Err(error) => Err(refused("read the invoice outcome", error)),
         }
@@ -558,39 +597,67 @@ impl Invoices {
 struct Observed {
     status: String,
     result: Option<String>,
+    /// Read from the outcome: the invoice has finished.
+    finished: bool,
 }
 
 /// How often a decision looks whether the workflow has acted on it.
 const OUTCOME_POLL: Duration = Duration::from_millis(100);
 
-/// The structured view of an invoice from its status and Temporal's description of it.
-fn view_of(
-    invoice_id: &str,
-    observed: Observed,
-    described: &WorkflowExecutionDescription,
-) -> InvoiceView {
-    let info = described.raw().workflow_execution_info.as_ref();
-    let attributes = info.and_then(|info| info.search_attributes.as_ref());
-    let state = InvoiceStatus::of_text(&observed.status)
-        .map(InvoiceStatus::state)
-        .or_else(|| {
-            InvoiceStatus::of_result(observed.result.as_deref().unwrap_or_default())
-                .map(InvoiceStatus::state)
-        })
-        .unwrap_or(match described.status() {
-            // A status text we do not know (another implementation's worker).
-            WorkflowExecutionStatus::Running => attribute(attributes, STATE_ATTRIBUTE.name())
-                .and_then(|text| InvoiceState::parse(&text))
-                .unwrap_or(InvoiceState::Processing),
-            _ => InvoiceState::Failed,
-        });
-    let mut view = InvoiceView::new(invoice_id, state, observed.status)
-        .with_contents(memo_contents(info.and_then(|info| info.memo.as_ref())));
-    view.approval_deadline = deadline(attributes);
-    view.started_at = described.start_time().map(rfc3339);
-    view.closed_at = described.close_time().map(rfc3339);
-    view.result = observed.result;
-    view
+/// What Temporal's description of an invoice says besides its status.
+#[derive(Clone)]
+struct Facts {
+    contents: Option<Contents>,
+    started_at: Option<String>,
+    approval_deadline: Option<String>,
+    closed_at: Option<String>,
+    running: bool,
+    /// The state the workflow last published: the fallback for a status text we do not know
+    /// (another implementation's worker).
+    published: Option<InvoiceState>,
+}
+
+impl Facts {
+    fn of(described: &WorkflowExecutionDescription) -> Self {
+        let info = described.raw().workflow_execution_info.as_ref();
+        let attributes = info.and_then(|info| info.search_attributes.as_ref());
+        Facts {
+            contents: memo_contents(info.and_then(|info| info.memo.as_ref())),
+            started_at: described.start_time().map(rfc3339),
+            approval_deadline: deadline(attributes),
+            closed_at: described.close_time().map(rfc3339),
+            running: described.status() == WorkflowExecutionStatus::Running,
+            published: attribute(attributes, STATE_ATTRIBUTE.name())
+                .and_then(|text| InvoiceState::parse(&text)),
+        }
+    }
+
+    /// Whether these facts stay true while the invoice runs: its lines and start never
+    /// change, and its deadline is set once, when every line is charged.
+    fn settled(&self) -> bool {
+        self.running && self.approval_deadline.is_some()
+    }
+
+    /// The structured view of an invoice from its status and these facts.
+    fn view(self, invoice_id: &str, observed: Observed) -> InvoiceView {
+        let state = InvoiceStatus::of_text(&observed.status)
+            .map(InvoiceStatus::state)
+            .or_else(|| {
+                InvoiceStatus::of_result(observed.result.as_deref().unwrap_or_default())
+                    .map(InvoiceStatus::state)
+            })
+            .unwrap_or(match self.running {
+                true => self.published.unwrap_or(InvoiceState::Processing),
+                false => InvoiceState::Failed,
+            });
+        let mut view =
+            InvoiceView::new(invoice_id, state, observed.status).with_contents(self.contents);
+        view.approval_deadline = self.approval_deadline;
+        view.started_at = self.started_at;
+        view.closed_at = self.closed_at;
+        view.result = observed.result;
+        view
+    }
 }
 
 /// The invoice the MCP server stored in the memo at start, if it did.

@@ -59,6 +59,7 @@ pub enum DecisionView {
 }
 
 /// What the invoice itself says: its lines and total.
+#[derive(Clone, Debug)]
 pub struct Contents {
     pub lines: Vec<LineView>,
     pub total_cents: i64,
