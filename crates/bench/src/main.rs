@@ -532,6 +532,12 @@ fn render(subjects: &[Subject], reports: &[Report], sizes: &Sizes, smoke: bool) 
          fsyncs per 100 invoices. Its cost per invoice is the same for both implementations, \
          which caps the Python ÷ Rust ratio of a batch well below the ratio of the clients' \
          own CPU time.\n\
+         - Decisions and batches: `approve_invoice` and `reject_invoice` read the history \
+         before and after their signal (so that a lost race is reported, not ignored) and wait \
+         for the workflow to act on it, to answer the resulting status: four or five server \
+         calls where the tutorial sends one signal. That, and the search-attribute updates \
+         that feed `list_invoices`, is server work the tutorial does not ask for, on the \
+         resource that bounds the batches.\n\
          - Batches of 1,000: the worker caches 100 workflows, so approvals reach invoices \
          evicted from the cache, and each is replayed from its history first.\n\
          - Worker memory: the binary's own pages (about 16 MB) plus the SDK's per-workflow \

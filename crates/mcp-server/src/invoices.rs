@@ -192,23 +192,34 @@ impl Invoices {
             .expect("settled facts")
             .get(invoice_id)
             .cloned();
-        if let Some(facts) = settled {
-            let observed = self.observe(&handle, invoice_id).await?;
-            if !observed.finished {
-                return Ok(facts.view(invoice_id, observed));
-            }
-        }
-        let (observed, described) = tokio::join!(
-            self.observe(&handle, invoice_id),
+        let describe = || async {
             bounded(
                 CALL_LIMIT,
                 "look up the invoice",
-                handle.describe(WorkflowDescribeOptions::default())
+                handle.describe(WorkflowDescribeOptions::default()),
             )
-        );
-        let observed = observed?;
-        let described =
-            described?.map_err(|e| interaction_error(invoice_id, "look up the invoice", e))?;
+            .await?
+            .map_err(|e| interaction_error(invoice_id, "look up the invoice", e))
+        };
+        let (observed, described) = match settled {
+            Some(facts) => {
+                let observed = self.observe(&handle, invoice_id).await?;
+                if !observed.finished {
+                    return Ok(facts.view(invoice_id, observed));
+                }
+                // It has finished since: its close time is news, and it is settled no more.
+                self.settled
+                    .lock()
+                    .expect("settled facts")
+                    .remove(invoice_id);
+                (observed, describe().await?)
+            }
+            None => {
+                let (observed, described) =
+                    tokio::join!(self.observe(&handle, invoice_id), describe());
+                (observed?, described?)
+            }
+        };
         let facts = Facts::of(&described);
         if facts.settled() && !observed.finished {
             let mut settled = self.settled.lock().expect("settled facts");
