@@ -27,7 +27,7 @@ use temporalio_client::{
 use temporalio_common::{
     MemoValues,
     protos::temporal::api::{
-        common::v1::{Memo, Payload, SearchAttributes as ProtoSearchAttributes},
+        common::v1::{Memo, Payload, Payloads, SearchAttributes as ProtoSearchAttributes},
         history::v1::{HistoryEvent, history_event::Attributes},
         workflowservice::v1::ListWorkflowExecutionsRequest,
     },
@@ -192,15 +192,6 @@ impl Invoices {
             .expect("settled facts")
             .get(invoice_id)
             .cloned();
-        let describe = || async {
-            bounded(
-                CALL_LIMIT,
-                "look up the invoice",
-                handle.describe(WorkflowDescribeOptions::default()),
-            )
-            .await?
-            .map_err(|e| interaction_error(invoice_id, "look up the invoice", e))
-        };
         let (observed, described) = match settled {
             Some(facts) => {
                 let observed = self.observe(&handle, invoice_id).await?;
@@ -212,11 +203,16 @@ impl Invoices {
                     .lock()
                     .expect("settled facts")
                     .remove(invoice_id);
-                (observed, describe().await?)
+                (
+                    observed,
+                    self.describe(&handle, invoice_id, CALL_LIMIT).await?,
+                )
             }
             None => {
-                let (observed, described) =
-                    tokio::join!(self.observe(&handle, invoice_id), describe());
+                let (observed, described) = tokio::join!(
+                    self.observe(&handle, invoice_id),
+                    self.describe(&handle, invoice_id, CALL_LIMIT)
+                );
                 (observed?, described?)
             }
         };
@@ -261,8 +257,9 @@ impl Invoices {
             // Temporal holds a query until a worker answers. Tell a dead server from a missing
             // worker: only a live server answers `describe`.
             Err(_) => match self
-                .execution_status(handle, invoice_id, AFTER_QUERY_LIMIT)
+                .describe(handle, invoice_id, AFTER_QUERY_LIMIT)
                 .await?
+                .status()
             {
                 WorkflowExecutionStatus::Running => Err(InvoiceOpError::NoWorker {
                     id: invoice_id.to_owned(),
@@ -433,9 +430,7 @@ impl Invoices {
                         .map(|c| workflows::invoice::format_amount(c.total_cents)),
                     total_cents: contents.as_ref().map(|c| c.total_cents),
                     approval_deadline: deadline(attributes),
-                    started_at: info
-                        .start_time
-                        .map(|t| rfc3339(SystemTime::UNIX_EPOCH + span(t.seconds, t.nanos))),
+                    started_at: info.start_time.map(|t| time_text(t.seconds, t.nanos)),
                 })
             })
             .collect();
@@ -450,15 +445,7 @@ impl Invoices {
     /// What happened to the invoice, one line per step that matters to a person.
     pub async fn story(&self, invoice_id: &str) -> OpResult<Vec<String>> {
         let handle = self.handle(invoice_id).await?;
-        let events = bounded(
-            CALL_LIMIT,
-            "read the invoice history",
-            handle
-                .fetch_history(WorkflowFetchHistoryOptions::default())
-                .into_events(),
-        )
-        .await?
-        .map_err(|e| interaction_error(invoice_id, "read the invoice history", e))?;
+        let events = self.history(&handle, invoice_id).await?;
         Ok(events.iter().filter_map(story_line).collect())
     }
 
@@ -494,20 +481,38 @@ impl Invoices {
         Ok(client.get_workflow_handle::<InvoiceWorkflow>(names::workflow_id(invoice_id)))
     }
 
-    async fn execution_status(
+    /// Temporal's description of the invoice's workflow (status, dates, memo, search
+    /// attributes); needs no worker.
+    async fn describe(
         &self,
         handle: &WorkflowHandle<Client, InvoiceWorkflow>,
         invoice_id: &str,
         limit: Duration,
-    ) -> OpResult<WorkflowExecutionStatus> {
-        let described = bounded(
+    ) -> OpResult<WorkflowExecutionDescription> {
+        bounded(
             limit,
             "look up the invoice",
             handle.describe(WorkflowDescribeOptions::default()),
         )
         .await?
-        .map_err(|e| interaction_error(invoice_id, "look up the invoice", e))?;
-        Ok(described.status())
+        .map_err(|e| interaction_error(invoice_id, "look up the invoice", e))
+    }
+
+    /// The invoice's whole history; needs no worker.
+    async fn history(
+        &self,
+        handle: &WorkflowHandle<Client, InvoiceWorkflow>,
+        invoice_id: &str,
+    ) -> OpResult<Vec<HistoryEvent>> {
+        bounded(
+            CALL_LIMIT,
+            "read the invoice history",
+            handle
+                .fetch_history(WorkflowFetchHistoryOptions::default())
+                .into_events(),
+        )
+        .await?
+        .map_err(|e| interaction_error(invoice_id, "read the invoice history", e))
     }
 
     /// The status of a finished invoice, read from its outcome.
@@ -550,15 +555,7 @@ impl Invoices {
         handle: &WorkflowHandle<Client, InvoiceWorkflow>,
         invoice_id: &str,
     ) -> OpResult<DecisionRecord> {
-        let events = bounded(
-            CALL_LIMIT,
-            "read the invoice history",
-            handle
-                .fetch_history(WorkflowFetchHistoryOptions::default())
-                .into_events(),
-        )
-        .await?
-        .map_err(|e| interaction_error(invoice_id, "read the invoice history", e))?;
+        let events = self.history(handle, invoice_id).await?;
         let mut record = DecisionRecord::default();
         for event in events {
             let closed = match event.attributes {
@@ -577,12 +574,7 @@ impl Invoices {
                     continue;
                 }
                 Some(Attributes::WorkflowExecutionCompletedEventAttributes(completed)) => {
-                    let result = completed
-                        .result
-                        .and_then(|payloads| payloads.payloads.into_iter().next())
-                        .and_then(|payload| serde_json::from_slice::<String>(&payload.data).ok())
-                        .unwrap_or_default();
-                    status_of_result(result)
+                    status_of_result(payload_text(completed.result.as_ref()))
                 }
                 Some(Attributes::WorkflowExecutionFailedEventAttributes(_)) => {
                     closed_label(WorkflowExecutionStatus::Failed).to_owned()
@@ -714,22 +706,30 @@ fn decode_cursor(cursor: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
+/// The text in a result or activity output (our payloads are JSON strings); empty if absent.
+fn payload_text(payloads: Option<&Payloads>) -> String {
+    payloads
+        .and_then(|p| p.payloads.first())
+        .and_then(|payload| serde_json::from_slice::<String>(&payload.data).ok())
+        .unwrap_or_default()
+}
+
+/// A protobuf timestamp as RFC 3339 text.
+fn time_text(seconds: i64, nanos: i32) -> String {
+    rfc3339(SystemTime::UNIX_EPOCH + span(seconds, nanos))
+}
+
 /// One history event in words, if it is a step a person cares about.
 fn story_line(event: &HistoryEvent) -> Option<String> {
     let when = event
         .event_time
-        .map(|t| rfc3339(SystemTime::UNIX_EPOCH + span(t.seconds, t.nanos)))
+        .map(|t| time_text(t.seconds, t.nanos))
         .unwrap_or_default();
-    let text =
-        |payloads: Option<&temporalio_common::protos::temporal::api::common::v1::Payloads>| {
-            payloads
-                .and_then(|p| p.payloads.first())
-                .and_then(|payload| serde_json::from_slice::<String>(&payload.data).ok())
-                .unwrap_or_default()
-        };
     let what = match event.attributes.as_ref()? {
         Attributes::WorkflowExecutionStartedEventAttributes(_) => "Started".to_owned(),
-        Attributes::ActivityTaskCompletedEventAttributes(done) => text(done.result.as_ref()),
+        Attributes::ActivityTaskCompletedEventAttributes(done) => {
+            payload_text(done.result.as_ref())
+        }
         Attributes::ActivityTaskFailedEventAttributes(_) => "A payment attempt failed".to_owned(),
         Attributes::TimerStartedEventAttributes(timer) => format!(
             "Awaiting approval for {}",
@@ -747,7 +747,7 @@ fn story_line(event: &HistoryEvent) -> Option<String> {
             }
         }
         Attributes::WorkflowExecutionCompletedEventAttributes(done) => {
-            let result = text(done.result.as_ref());
+            let result = payload_text(done.result.as_ref());
             format!("Finished: {}", result.lines().next().unwrap_or_default())
         }
         Attributes::WorkflowExecutionFailedEventAttributes(_) => "Failed".to_owned(),
