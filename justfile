@@ -46,7 +46,7 @@ mcp:
     cargo build --release --workspace --bins
     ./target/release/mcp-server
 
-# A scripted session through a real MCP client: process, status, approve, status.
+# A scripted session through a real MCP client: process, status, list what awaits approval, approve, status.
 demo:
     cargo build --release --workspace --bins --examples
     target/release/examples/demo target/release/mcp-server
