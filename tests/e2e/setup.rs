@@ -98,6 +98,8 @@ fn the_benchmark_runs_in_smoke_mode() {
         "`get_invoice_status` p50",
         "floor: raw query",
         "recovery",
+        "the MCP server's own data (RssAnon)",
+        "invoices: until all await approval",
     ] {
         assert!(report.contains(row), "no {row} row in {report}");
     }

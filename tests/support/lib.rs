@@ -433,6 +433,11 @@ impl McpSession {
         rss_kib(self.pid)
     }
 
+    /// The MCP server's own data in memory (RssAnon), in KiB.
+    pub fn anonymous_rss_kib(&self) -> u64 {
+        anonymous_rss_kib(self.pid)
+    }
+
     /// Kills the mcp-server without warning, as a crash would.
     pub fn kill(self) {
         unsafe { libc::kill(self.pid as i32, libc::SIGKILL) };
