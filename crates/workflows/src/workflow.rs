@@ -273,7 +273,7 @@ fn payment_options(summary: String, token: &WorkflowCancellationToken) -> Activi
 /// when the operation completes, and the callback holds the workflow context. The default token
 /// lives in that context, so a cancelled timer, or any operation still pending when the worker
 /// evicts the workflow from its cache, would keep the whole context alive for good: about 8 MB
-/// per 1,000 invoices a worker has run (`heaptrack`, see docs/benchmarks.md).
+/// per 1,000 invoices a worker has run (docs/upstream/temporalio-workflow-context-retained.md).
 fn operation_token(ctx: &WorkflowContext<InvoiceWorkflow>) -> WorkflowCancellationToken {
     ctx.cancellation_token().child_token()
 }
