@@ -68,16 +68,7 @@ async fn tools_declare_output_schemas_and_annotations() {
     let by_name: HashMap<_, _> = tools.iter().map(|t| (t.name.to_string(), t)).collect();
     let mut names: Vec<_> = by_name.keys().cloned().collect();
     names.sort();
-    assert_eq!(
-        names,
-        [
-            "approve_invoice",
-            "get_invoice_status",
-            "list_invoices",
-            "process_invoice",
-            "reject_invoice"
-        ]
-    );
+    assert_eq!(names, harness::TOOL_NAMES);
     // (read_only, destructive, idempotent)
     let expected = [
         ("process_invoice", (false, false, false)),

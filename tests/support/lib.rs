@@ -53,6 +53,15 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// The tools the MCP server offers, in the order it lists them (alphabetical).
+pub const TOOL_NAMES: [&str; 5] = [
+    "approve_invoice",
+    "get_invoice_status",
+    "list_invoices",
+    "process_invoice",
+    "reject_invoice",
+];
+
 /// The tutorial's invoice under another id: two lines, $7000.00 in all.
 pub fn tutorial_invoice(id: &str) -> Value {
     json!({
