@@ -1,6 +1,6 @@
 //! Replays the recorded histories in `tests/histories/` (one per outcome: approved, rejected,
-//! timed out; and the same three recorded before the `publish-invoice-state` patch) on the
-//! current workflow code. A change that would break invoices already
+//! timed out; and the same three recorded before the `record-decisions` patch, and before the
+//! `publish-invoice-state` patch) on the current workflow code. A change that would break invoices already
 //! running in production fails here with a nondeterminism error.
 //!
 //! Histories are recorded by the end-to-end tests: `RECORD_HISTORIES=1 just test`.
@@ -45,12 +45,17 @@ async fn every_recorded_outcome_replays_on_the_current_code() {
         }
     }
     replayed.sort();
-    // Each outcome twice: as recorded before the workflow published its state to visibility
-    // (invoices still waiting then must finish on today's code), and as recorded now.
+    // Each outcome three times: as recorded before the workflow published its state to
+    // visibility, before it recorded who decided (decisions by bare signal), and now
+    // (decisions by the `decide` Update). Invoices still waiting under an older release must
+    // finish on today's code.
     assert_eq!(
         replayed,
         [
             "approved",
+            "pre-decision-approved",
+            "pre-decision-rejected",
+            "pre-decision-timed_out",
             "pre-visibility-approved",
             "pre-visibility-rejected",
             "pre-visibility-timed_out",
@@ -64,7 +69,7 @@ async fn every_recorded_outcome_replays_on_the_current_code() {
 async fn a_history_the_code_would_not_produce_is_caught() {
     // The same approved invoice, but its history charged through an activity the workflow
     // does not call: exactly what a careless rename of an activity would look like.
-    let json = std::fs::read_to_string(histories_dir().join("approved.json")).unwrap();
+    let json = std::fs::read_to_string(histories_dir().join("pre-decision-approved.json")).unwrap();
     let tampered = json.replace(r#""name":"process_payment""#, r#""name":"charge_card""#);
     assert_ne!(json, tampered, "the history names process_payment");
     let error = replay(tampered.as_bytes())

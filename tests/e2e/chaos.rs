@@ -159,8 +159,18 @@ async fn racing_approve_and_reject_record_one_decision() {
             approve.is_error, reject.is_error,
             "{approve:?} / {reject:?}"
         );
-        let loser = if approve.is_error { &approve } else { &reject };
-        assert!(loser.text.contains("was already"), "{loser:?}");
+        let (winner, loser) = if approve.is_error {
+            (&reject, &approve)
+        } else {
+            (&approve, &reject)
+        };
+        // The loser is told which decision stands; the winner's is the one recorded.
+        let won = winner.structured.as_ref().expect("structured")["decision"]["decision"].clone();
+        let past = if won == "approve" { "approved" } else { "rejected" };
+        assert!(
+            loser.text.contains(&format!("was already {past} by ")),
+            "{loser:?}"
+        );
         let approved = !approve.is_error;
         let last = if approved {
             "Approved and finalized"
@@ -168,6 +178,8 @@ async fn racing_approve_and_reject_record_one_decision() {
             "Rejected by approver"
         };
         a.await_status(&id, last, STEP).await;
+        let recorded = a.status(&id).await.structured.expect("structured");
+        assert_eq!(recorded["decision"]["decision"], won);
         server.books().assert_invoice(&id, 2, !approved);
     }
 }

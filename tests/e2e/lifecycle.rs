@@ -1,6 +1,6 @@
 //! The tutorial's flows: approve, reject, time out, and what a decided invoice refuses.
 
-use crate::{STEP, record_history, start_and_await_approval};
+use crate::{APPROVER, STEP, assert_decision, record_history, start_and_await_approval};
 use harness::{DevServer, History, McpSession, WorkerProcess};
 use serde_json::json;
 use std::collections::HashMap;
@@ -13,19 +13,31 @@ fn counts(pairs: &[(&str, usize)]) -> HashMap<String, usize> {
 async fn approved_invoice_keeps_its_charges() {
     let server = DevServer::start().await;
     let _worker = WorkerProcess::start(&server);
-    let mcp = McpSession::start(&server.address, server.dir(), &[]).await;
+    let mcp = McpSession::start(&server.address, server.dir(), &[APPROVER]).await;
 
     start_and_await_approval(&mcp, "INV-001").await;
     let reply = mcp
-        .call("approve_invoice", json!({"invoice_id": "INV-001"}))
+        .call(
+            "approve_invoice",
+            json!({"invoice_id": "INV-001", "reason": "matches PO-7"}),
+        )
         .await;
-    // The answer reports what the decision led to, not just that a signal went out.
-    assert_eq!(
-        reply.ok(),
-        "Sent approval signal for invoice INV-001. Invoice INV-001 status: Approved and finalized"
+    // The answer reports what the decision led to, who took it and why.
+    let decided = reply.structured.clone().expect("structured content");
+    let text = reply.ok();
+    assert!(
+        text.starts_with(
+            "Sent approval signal for invoice INV-001. Invoice INV-001 status: Approved and finalized. Approved by ana via rmcp at "
+        ) && text.ends_with(": matches PO-7."),
+        "{text}"
     );
+    assert_eq!(decided["state"], "approved");
+    assert_decision(&decided, "approve", Some("matches PO-7"));
     mcp.await_status("INV-001", "Approved and finalized", STEP)
         .await;
+    // Once finished, the status still tells who decided, when and why (the workflow's memo).
+    let finished = mcp.status("INV-001").await.structured.unwrap();
+    assert_eq!(finished["decision"], decided["decision"]);
 
     let client = server.client().await;
     let history = History::of(&client, "invoice-INV-001").await;
@@ -49,19 +61,25 @@ async fn approved_invoice_keeps_its_charges() {
 async fn rejected_invoice_is_refunded() {
     let server = DevServer::start().await;
     let _worker = WorkerProcess::start(&server);
-    let mcp = McpSession::start(&server.address, server.dir(), &[]).await;
+    let mcp = McpSession::start(&server.address, server.dir(), &[APPROVER]).await;
 
     start_and_await_approval(&mcp, "INV-002").await;
     let reply = mcp
-        .call("reject_invoice", json!({"invoice_id": "INV-002"}))
+        .call(
+            "reject_invoice",
+            json!({"invoice_id": "INV-002", "reason": "billed twice"}),
+        )
         .await;
+    let decided = reply.structured.clone().expect("structured content");
     let text = reply.ok();
     assert!(
         text.starts_with(
-            "Sent rejection signal for invoice INV-002. Invoice INV-002 status: Rejected by approver"
-        ),
+            "Sent rejection signal for invoice INV-002. Invoice INV-002 status: Rejected by approver - refunding payments. Rejected by ana via rmcp at "
+        ) && text.ends_with(": billed twice."),
         "{text}"
     );
+    assert_eq!(decided["state"], "rejected");
+    assert_decision(&decided, "reject", Some("billed twice"));
     mcp.await_status("INV-002", "Rejected by approver", STEP)
         .await;
 
@@ -117,7 +135,12 @@ async fn unanswered_invoice_times_out_and_is_refunded() {
         .call("approve_invoice", json!({"invoice_id": "INV-003"}))
         .await
         .err();
-    assert!(late.contains("no longer awaiting approval"), "{late}");
+    assert!(
+        late.contains("no longer awaiting approval (status: Approval timeout - invoice rejected)"),
+        "{late}"
+    );
+    let status = mcp.status("INV-003").await.structured.unwrap();
+    assert_eq!(status["decision"], serde_json::Value::Null);
     server.books().assert_invoice("INV-003", 2, true);
     record_history(&client, "invoice-INV-003", "timed_out").await;
 }
@@ -125,31 +148,66 @@ async fn unanswered_invoice_times_out_and_is_refunded() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_first_decision_stands() {
     let server = DevServer::start().await;
-    let _worker = WorkerProcess::start(&server);
-    let mcp = McpSession::start(&server.address, server.dir(), &[]).await;
+    // Slow refunds keep the rejected invoice running, so that later decisions reach it.
+    let _worker = WorkerProcess::start_with(&server, &[("PAYMENT_GATEWAY_LATENCY", "1s")]);
+    let mcp = McpSession::start(&server.address, server.dir(), &[APPROVER]).await;
     start_and_await_approval(&mcp, "INV-004").await;
 
-    mcp.call("approve_invoice", json!({"invoice_id": "INV-004"}))
+    mcp.call("reject_invoice", json!({"invoice_id": "INV-004"}))
         .await
         .ok();
-    for tool in ["reject_invoice", "approve_invoice"] {
+    for tool in ["approve_invoice", "reject_invoice"] {
         let refused = mcp.call(tool, json!({"invoice_id": "INV-004"})).await.err();
         assert!(
-            refused.contains("Invoice INV-004 was already approved; the first decision stands"),
+            refused.contains("Invoice INV-004: the invoice was already rejected by ana via rmcp at ")
+                && refused.contains("the first decision stands"),
             "{tool}: {refused}"
         );
     }
-    mcp.await_status("INV-004", "Approved and finalized", STEP)
+    // A plain Temporal client gets the same answer from the workflow itself...
+    let client = server.client().await;
+    let handle = client.get_workflow_handle::<workflows::InvoiceWorkflow>("invoice-INV-004");
+    let request = workflows::DecisionRequest {
+        decision: workflows::Decision::Approve,
+        signature: workflows::Signature {
+            by: "mallory".into(),
+            reason: None,
+            via: "temporal-client".into(),
+        },
+    };
+    let refused = handle
+        .execute_update(
+            workflows::InvoiceWorkflow::decide,
+            request,
+            Default::default(),
+        )
+        .await
+        .expect_err("a second decision by Update");
+    assert!(refused.to_string().contains("already rejected"), "{refused}");
+    // ...and its tutorial signal changes nothing.
+    handle
+        .signal(
+            workflows::InvoiceWorkflow::approve_invoice,
+            (),
+            Default::default(),
+        )
+        .await
+        .expect("the signal is delivered");
+    mcp.await_status("INV-004", "Rejected by approver", STEP)
         .await;
-    let history = History::of(&server.client().await, "invoice-INV-004").await;
+    let status = mcp.status("INV-004").await.structured.unwrap();
+    assert_eq!(status["decision"]["by"], "ana");
+
+    let history = History::of(&client, "invoice-INV-004").await;
     assert_eq!(
-        history.signals(),
-        ["approve_invoice"],
-        "refused decisions send nothing"
+        history.accepted_updates(),
+        1,
+        "refused Updates leave no trace in the history"
     );
+    assert_eq!(history.signals(), ["approve_invoice"]);
     assert_eq!(
         history.completed_activities(),
-        counts(&[("process_payment", 2)])
+        counts(&[("process_payment", 2), ("refund_payment", 2)])
     );
-    server.books().assert_invoice("INV-004", 2, false);
+    server.books().assert_invoice("INV-004", 2, true);
 }

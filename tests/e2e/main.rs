@@ -6,6 +6,7 @@
 
 mod bad_input;
 mod chaos;
+mod decisions;
 mod failures;
 mod lifecycle;
 mod protocol;
@@ -19,6 +20,22 @@ use std::time::Duration;
 
 /// Generous bound for a step that takes well under a second on an idle machine.
 pub const STEP: Duration = Duration::from_secs(30);
+
+/// Who the MCP server records decisions as, in the tests that check it.
+pub const APPROVER: (&str, &str) = ("INVOICE_APPROVER", "ana");
+
+/// Asserts the structured decision of an invoice view: taken by "ana" through rmcp's client
+/// (its name in `initialize`), with the reason given and a time.
+#[track_caller]
+pub fn assert_decision(view: &serde_json::Value, decision: &str, reason: Option<&str>) {
+    let record = &view["decision"];
+    assert_eq!(record["decision"], decision, "{view}");
+    assert_eq!(record["by"], "ana", "{view}");
+    assert_eq!(record["via"], "rmcp", "{view}");
+    assert_eq!(record["reason"], json!(reason), "{view}");
+    let at = record["at"].as_str().expect("a decision time");
+    assert!(humantime::parse_rfc3339(at).is_ok(), "{view}");
+}
 
 /// Starts the tutorial invoice under `id` and waits until it awaits approval.
 pub async fn start_and_await_approval(mcp: &McpSession, id: &str) {

@@ -101,7 +101,7 @@ async fn an_invoice_answers_in_structure_from_start_to_result() {
     // Registered at start, as `just server` and `scripts/up` do.
     let server = DevServer::start_with(&search_attribute_flags()).await;
     let _worker = WorkerProcess::start(&server);
-    let mcp = McpSession::start(&server.address, server.dir(), &[]).await;
+    let mcp = McpSession::start(&server.address, server.dir(), &[crate::APPROVER]).await;
     let schemas = output_schemas(&mcp).await;
 
     let started = mcp
@@ -193,13 +193,16 @@ async fn an_invoice_answers_in_structure_from_start_to_result() {
     let approved = mcp
         .call("approve_invoice", json!({"invoice_id": "INV-S1"}))
         .await;
-    assert_eq!(
-        approved.text,
-        "Sent approval signal for invoice INV-S1. Invoice INV-S1 status: Approved and finalized"
+    assert!(
+        approved.text.starts_with(
+            "Sent approval signal for invoice INV-S1. Invoice INV-S1 status: Approved and finalized. Approved by ana via rmcp at "
+        ),
+        "{}",
+        approved.text
     );
     let view = structured(approved, "approve_invoice", &schemas);
     assert_eq!(view["state"], "approved");
-    assert_eq!(view["decision"], "approved");
+    crate::assert_decision(&view, "approve", None);
 
     mcp.await_status("INV-S1", "Approved and finalized", STEP)
         .await;
@@ -211,7 +214,10 @@ async fn an_invoice_answers_in_structure_from_start_to_result() {
          Processed payment for Design Services: $2000.00"
     );
     assert!(view["closed_at"].is_string(), "{view}");
-    await_listed(&mcp, "approved", "INV-S1").await;
+    crate::assert_decision(&view, "approve", None);
+    // Visibility knows who decided.
+    let listed = await_listed(&mcp, "approved", "INV-S1").await;
+    assert_eq!(listed["invoices"][0]["decided_by"], "ana", "{listed}");
 
     // A second decision is refused, and says which decision stands.
     let again = mcp
@@ -221,7 +227,7 @@ async fn an_invoice_answers_in_structure_from_start_to_result() {
     assert!(
         again
             .text
-            .contains("Invoice INV-S1 was already approved; the first decision stands"),
+            .contains("Invoice INV-S1: the invoice was already approved by ana via rmcp at "),
         "{}",
         again.text
     );

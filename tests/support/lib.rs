@@ -511,6 +511,19 @@ impl History {
             })
     }
 
+    /// How many Updates the workflow accepted (a refused one leaves no event).
+    pub fn accepted_updates(&self) -> usize {
+        self.events
+            .iter()
+            .filter(|event| {
+                matches!(
+                    event.attributes,
+                    Some(Attributes::WorkflowExecutionUpdateAcceptedEventAttributes(_))
+                )
+            })
+            .count()
+    }
+
     /// Names of the signals received, in order.
     pub fn signals(&self) -> Vec<String> {
         self.events

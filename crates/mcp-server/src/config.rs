@@ -6,11 +6,16 @@ use workflows::duration::{self, DEFAULT_APPROVAL_TIMEOUT};
 
 /// Environment variable holding how long an invoice waits for a decision.
 pub const APPROVAL_TIMEOUT_VAR: &str = "INVOICE_APPROVAL_TIMEOUT";
+/// Environment variable naming who decides through this server.
+pub const APPROVER_VAR: &str = "INVOICE_APPROVER";
 
 #[derive(Clone, Debug)]
 pub struct Config {
     /// How long each new invoice waits for a human decision before it is rejected and refunded.
     pub approval_timeout: Duration,
+    /// Who the decisions taken through this server are recorded as: `INVOICE_APPROVER`, else
+    /// the operating-system user.
+    pub approver: String,
 }
 
 impl Config {
@@ -22,6 +27,16 @@ impl Config {
             }
             _ => DEFAULT_APPROVAL_TIMEOUT,
         };
-        Ok(Self { approval_timeout })
+        let approver = [APPROVER_VAR, "USER", "LOGNAME", "USERNAME"]
+            .into_iter()
+            .filter_map(|var| std::env::var(var).ok())
+            .map(|name| name.trim().to_owned())
+            .find(|name| !name.is_empty())
+            .unwrap_or_else(|| workflows::decision::UNKNOWN_SENDER.to_owned());
+        let approver: String = approver.chars().take(workflows::decision::MAX_BY_LEN).collect();
+        Ok(Self {
+            approval_timeout,
+            approver,
+        })
     }
 }

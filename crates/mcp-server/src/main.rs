@@ -3,7 +3,8 @@
 //! stdout carries MCP messages and nothing else; logs go to stderr (`RUST_LOG`, default
 //! `info`). Temporal is reached through its envconfig (`TEMPORAL_ADDRESS`, ...), lazily, on the
 //! first tool call, so the server is ready in milliseconds even when Temporal is down.
-//! `INVOICE_APPROVAL_TIMEOUT` (`30s`, `2m`, `5d`; default five days) bounds each approval wait.
+//! `INVOICE_APPROVAL_TIMEOUT` (`30s`, `2m`, `5d`; default five days) bounds each approval wait;
+//! `INVOICE_APPROVER` (default: the operating-system user) is who decisions are recorded as.
 //! Exits 0 when the client closes stdin.
 
 mod config;
@@ -38,13 +39,16 @@ async fn run() -> anyhow::Result<()> {
     let config = config::Config::from_env().map_err(anyhow::Error::msg)?;
     let settings = connection::Settings::load("mcp-server")?;
     tracing::info!(
-        "invoice MCP server ready: Temporal {} (namespace {}), approval timeout {}",
+        "invoice MCP server ready: Temporal {} (namespace {}), approval timeout {}, decisions recorded as {}",
         settings.address(),
         settings.namespace(),
-        workflows::duration::describe(config.approval_timeout)
+        workflows::duration::describe(config.approval_timeout),
+        config.approver
     );
     let invoices = invoices::Invoices::new(settings, config.approval_timeout);
-    let service = tools::InvoiceTools::new(invoices).serve(stdio()).await?;
+    let service = tools::InvoiceTools::new(invoices, config.approver)
+        .serve(stdio())
+        .await?;
     let reason = service.waiting().await?;
     tracing::info!(?reason, "client closed the session; exiting");
     Ok(())

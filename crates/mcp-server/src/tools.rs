@@ -6,11 +6,11 @@
 //! do; the server itself never stops on a bad call.
 
 use crate::{
-    invoices::{InvoiceOpError, Invoices, MAX_PAGE_SIZE},
+    invoices::{Decided, Delivery, InvoiceOpError, Invoices, MAX_PAGE_SIZE},
     view::{Answer, Contents, InvoiceList, InvoiceView},
 };
 use rmcp::{
-    ErrorData as McpError, RoleServer, ServerHandler,
+    ErrorData as McpError, Peer, RoleServer, ServerHandler,
     handler::server::{
         router::{prompt::PromptRouter, tool::ToolRouter},
         tool::schema_for_output,
@@ -29,7 +29,7 @@ use rmcp::{
 use schemars::JsonSchema;
 use serde::Deserialize;
 use std::sync::Arc;
-use workflows::{Decision, Invoice, InvoiceState, InvoiceStatus, names};
+use workflows::{Decision, DecisionRequest, Invoice, InvoiceState, InvoiceStatus, Signature, names};
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct ProcessInvoiceArgs {
@@ -48,6 +48,14 @@ pub struct InvoiceIdArgs {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+pub struct DecisionArgs {
+    /// The invoice id, such as "INV-001" (not the workflow id "invoice-INV-001").
+    pub invoice_id: String,
+    /// Why, in the approver's words; recorded with the decision.
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
 pub struct ListInvoicesArgs {
     /// Only invoices in this state, such as "awaiting_approval"; every state if omitted.
     pub state: Option<InvoiceState>,
@@ -63,18 +71,24 @@ const DEFAULT_PAGE_SIZE: usize = 20;
 const PENDING_SHOWN: usize = 50;
 const RESOURCE_SCHEME: &str = "invoice://";
 
+/// The channel of a decision from a client that did not say its name.
+const UNNAMED_CLIENT: &str = "mcp";
+
 #[derive(Clone)]
 pub struct InvoiceTools {
     invoices: Arc<Invoices>,
+    /// Who decides through this server (INVOICE_APPROVER, or the operating-system user).
+    approver: Arc<str>,
     tool_router: ToolRouter<Self>,
     prompt_router: PromptRouter<Self>,
 }
 
 #[tool_router]
 impl InvoiceTools {
-    pub fn new(invoices: Invoices) -> Self {
+    pub fn new(invoices: Invoices, approver: String) -> Self {
         Self {
             invoices: Arc::new(invoices),
+            approver: approver.into(),
             tool_router: Self::tool_router(),
             prompt_router: Self::prompt_router(),
         }
@@ -115,7 +129,8 @@ impl InvoiceTools {
     }
 
     /// Approve an invoice that is awaiting approval, and answer its resulting status. The
-    /// first decision on an invoice is final.
+    /// decision is recorded with the configured approver, this client's name and the reason
+    /// given. The first decision on an invoice is final; none is taken after its deadline.
     #[tool(
         output_schema = schema_for_output::<InvoiceView>(),
         annotations(
@@ -128,13 +143,16 @@ impl InvoiceTools {
     )]
     async fn approve_invoice(
         &self,
-        Parameters(args): Parameters<InvoiceIdArgs>,
+        peer: Peer<RoleServer>,
+        Parameters(args): Parameters<DecisionArgs>,
     ) -> Result<Answer<InvoiceView>, String> {
-        self.decide(&args.invoice_id, Decision::Approve).await
+        self.decide(&peer, args, Decision::Approve).await
     }
 
     /// Reject an invoice that is awaiting approval (every charged line is refunded), and answer
-    /// its resulting status. The first decision on an invoice is final.
+    /// its resulting status. The decision is recorded with the configured approver, this
+    /// client's name and the reason given. The first decision on an invoice is final; none is
+    /// taken after its deadline.
     #[tool(
         output_schema = schema_for_output::<InvoiceView>(),
         annotations(
@@ -147,9 +165,10 @@ impl InvoiceTools {
     )]
     async fn reject_invoice(
         &self,
-        Parameters(args): Parameters<InvoiceIdArgs>,
+        peer: Peer<RoleServer>,
+        Parameters(args): Parameters<DecisionArgs>,
     ) -> Result<Answer<InvoiceView>, String> {
-        self.decide(&args.invoice_id, Decision::Reject).await
+        self.decide(&peer, args, Decision::Reject).await
     }
 
     /// Get the current status of an invoice, such as "Awaiting approval", with its lines,
@@ -216,31 +235,58 @@ impl InvoiceTools {
 
 impl InvoiceTools {
     /// approve_invoice and reject_invoice: the same call, the tutorial's reply, and the status
-    /// the decision led to.
+    /// the decision led to, with who decided and why.
     async fn decide(
         &self,
-        invoice_id: &str,
+        peer: &Peer<RoleServer>,
+        args: DecisionArgs,
         decision: Decision,
     ) -> Result<Answer<InvoiceView>, String> {
         let (tool, signal) = match decision {
             Decision::Approve => ("approve_invoice", "approval"),
             Decision::Reject => ("reject_invoice", "rejection"),
         };
-        let view = self
+        let client = peer
+            .peer_info()
+            .map(|info| info.client_info.name.clone())
+            .filter(|name| !name.trim().is_empty())
+            .unwrap_or_else(|| UNNAMED_CLIENT.to_owned());
+        let request = DecisionRequest {
+            decision,
+            signature: Signature {
+                by: self.approver.to_string(),
+                reason: args.reason.filter(|reason| !reason.trim().is_empty()),
+                via: client,
+            },
+        };
+        let id = &args.invoice_id;
+        let Decided { view, how } = self
             .invoices
-            .decide(invoice_id, decision)
+            .decide(id, request)
             .await
             .map_err(report(tool))?;
-        let outcome = if view.state.is_decided() {
-            format!("Invoice {invoice_id} status: {}", view.status)
-        } else {
-            format!(
-                "The decision is recorded; the invoice acts on it when a worker runs it (status: {})",
+        let outcome = match how {
+            Delivery::Acted => format!("Invoice {id} status: {}", view.status),
+            Delivery::Accepted => format!(
+                "The decision is taken; the invoice acts on it once every line is charged (status: {})",
                 view.status
-            )
+            ),
+            Delivery::Pending => format!(
+                "No worker is running: the decision is recorded and applied when a worker runs the invoice, unless its deadline has passed by then (status: {})",
+                view.status
+            ),
+            Delivery::Signalled => format!(
+                "This invoice's worker takes decisions by signal only, so who decided is kept in the signal's header (status: {})",
+                view.status
+            ),
         };
+        let signed = view
+            .decision
+            .as_ref()
+            .map(|record| format!(" {}.", record.sentence()))
+            .unwrap_or_default();
         Ok(Answer {
-            text: format!("Sent {signal} signal for invoice {invoice_id}. {outcome}"),
+            text: format!("Sent {signal} signal for invoice {id}. {outcome}.{signed}"),
             data: view,
         })
     }
@@ -340,8 +386,8 @@ impl ServerHandler for InvoiceTools {
         .with_instructions(
             "Durable invoice processing with human approval, backed by Temporal. \
              process_invoice charges each line and then waits (up to the configured \
-             approval timeout) for approve_invoice or reject_invoice; rejected or expired \
-             invoices are refunded. get_invoice_status reports where an invoice is; \
+             approval timeout) for approve_invoice or reject_invoice, which record who \
+             decided and why; rejected or expired invoices are refunded. get_invoice_status reports where an invoice is; \
              list_invoices finds invoices by state (such as awaiting_approval). Each invoice \
              is also the resource invoice://<id>.",
         )

@@ -8,7 +8,7 @@ use rmcp::{
 };
 use schemars::JsonSchema;
 use serde::Serialize;
-use workflows::{Invoice, InvoiceState, invoice::format_amount};
+use workflows::{Invoice, InvoiceState, decision::DecisionRecord, invoice::format_amount};
 
 /// An invoice as it stands: what every invoice tool answers.
 #[derive(Clone, Debug, Serialize, JsonSchema)]
@@ -27,8 +27,8 @@ pub struct InvoiceView {
     pub total: Option<String>,
     /// The sum of the lines, in cents.
     pub total_cents: Option<i64>,
-    /// The human decision, once one is recorded.
-    pub decision: Option<DecisionView>,
+    /// The human decision, once one is taken: what, who, when, why and through which channel.
+    pub decision: Option<DecisionRecord>,
     /// When the approval wait ends (RFC 3339, UTC); set once every line is charged.
     pub approval_deadline: Option<String>,
     /// When the invoice was started (RFC 3339, UTC).
@@ -48,14 +48,6 @@ pub struct LineView {
     pub amount: f64,
     /// Optional free text.
     pub description: Option<String>,
-}
-
-/// A recorded human decision.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum DecisionView {
-    Approved,
-    Rejected,
 }
 
 /// What the invoice itself says: its lines and total.
@@ -83,13 +75,8 @@ impl Contents {
 }
 
 impl InvoiceView {
-    /// The view of an invoice, from its state and what is known of its contents.
+    /// The view of an invoice, from its state; contents and decision are added after.
     pub fn new(invoice_id: &str, state: InvoiceState, status: String) -> Self {
-        let decision = match state {
-            InvoiceState::Approved => Some(DecisionView::Approved),
-            InvoiceState::Rejected => Some(DecisionView::Rejected),
-            _ => None,
-        };
         InvoiceView {
             invoice_id: invoice_id.to_owned(),
             workflow_id: workflows::names::workflow_id(invoice_id),
@@ -98,7 +85,7 @@ impl InvoiceView {
             lines: Vec::new(),
             total: None,
             total_cents: None,
-            decision,
+            decision: None,
             approval_deadline: None,
             started_at: None,
             closed_at: None,
@@ -148,6 +135,8 @@ pub struct InvoiceListEntry {
     pub approval_deadline: Option<String>,
     /// When the invoice was started (RFC 3339, UTC).
     pub started_at: Option<String>,
+    /// Who decided, once the invoice is decided (invoices that record decisions only).
+    pub decided_by: Option<String>,
 }
 
 impl InvoiceListEntry {
@@ -167,6 +156,9 @@ impl InvoiceListEntry {
             (self.state, &self.approval_deadline)
         {
             parts.push(format!("decide by {deadline}"));
+        }
+        if let Some(by) = &self.decided_by {
+            parts.push(format!("decided by {by}"));
         }
         parts.join(" · ")
     }

@@ -4,10 +4,12 @@
 //!   equal to the tutorial's Python implementation so either side can be swapped.
 //! - [`invoice`]: the invoice an agent submits, and its validation.
 //! - [`status`]: the status and result texts the workflow reports.
+//! - [`decision`]: a human decision, who made it and why, and the rules every path obeys.
 //! - [`payments`]: the payment activities the workflow calls (implemented in `activities`).
 //! - [`duration`]: human durations such as `30s` or `5d`, for the approval timeout.
 //! - [`InvoiceWorkflow`]: the durable workflow itself.
 
+pub mod decision;
 pub mod duration;
 pub mod invoice;
 pub mod names;
@@ -16,5 +18,6 @@ pub mod status;
 mod workflow;
 
 pub use invoice::{Invoice, InvoiceError, InvoiceLine};
-pub use status::{Decision, InvoiceState, InvoiceStatus};
+pub use decision::{Decision, DecisionOutcome, DecisionRecord, DecisionRequest, Signature};
+pub use status::{InvoiceState, InvoiceStatus};
 pub use workflow::InvoiceWorkflow;

@@ -21,6 +21,17 @@ pub const APPROVE_SIGNAL: &str = "approve_invoice";
 pub const REJECT_SIGNAL: &str = "reject_invoice";
 /// Query that answers the invoice's status text.
 pub const STATUS_QUERY: &str = "get_status";
+/// Query that answers the status text and the decision (ours only; the tutorial's workflow
+/// knows `get_status` alone).
+pub const DETAILS_QUERY: &str = "get_details";
+/// Update that takes a decision with who made it and why, and answers the outcome (ours
+/// only; against the tutorial's workflow, the signals above stand in for it).
+pub const DECIDE_UPDATE: &str = "decide";
+/// Header a decision signal may carry: a JSON [`Signature`] (who, why, via). Workers that do
+/// not know it ignore it, so the signal stays the tutorial's.
+///
+/// [`Signature`]: crate::Signature
+pub const DECISION_HEADER: &str = "invoice-decision";
 /// Activity that charges one invoice line.
 pub const CHARGE_ACTIVITY: &str = "process_payment";
 /// Activity that refunds one charged invoice line.
@@ -34,19 +45,32 @@ pub const STATE_ATTRIBUTE: SearchAttributeKey<String> = SearchAttributeKey::keyw
 /// Search attribute holding when the approval wait ends. A `Datetime`.
 pub const DEADLINE_ATTRIBUTE: SearchAttributeKey<Timestamp> =
     SearchAttributeKey::datetime("InvoiceApprovalDeadline");
+/// Search attribute holding who decided, so that a listing shows it. A `Keyword`.
+pub const DECIDED_BY_ATTRIBUTE: SearchAttributeKey<String> =
+    SearchAttributeKey::keyword("InvoiceDecidedBy");
 /// Every custom search attribute, with its type: a namespace must have them before an invoice
 /// starts (`temporal server start-dev --search-attribute InvoiceState=Keyword ...`, or
 /// registered by the worker at start).
-pub const SEARCH_ATTRIBUTES: [(&str, IndexedValueType); 2] = [
+pub const SEARCH_ATTRIBUTES: [(&str, IndexedValueType); 3] = [
     ("InvoiceState", IndexedValueType::Keyword),
     ("InvoiceApprovalDeadline", IndexedValueType::Datetime),
+    ("InvoiceDecidedBy", IndexedValueType::Keyword),
 ];
 /// Memo key under which the MCP server stores the invoice (lines, total) at start, so that a
 /// listing shows totals without reading each history.
 pub const INVOICE_MEMO: &str = "invoice";
+/// Memo key under which the workflow records the decision (a [`DecisionRecord`]) when it
+/// takes it, so that a finished invoice still tells who decided, when and why.
+///
+/// [`DecisionRecord`]: crate::DecisionRecord
+pub const DECISION_MEMO: &str = "decision";
 /// Patch marking histories whose workflow publishes its state as search attributes: invoices
 /// started before it replay without those commands.
 pub const VISIBILITY_PATCH: &str = "publish-invoice-state";
+/// Patch marking histories whose workflow judges a decision's lateness by workflow time and
+/// publishes the decision (memo, search attribute): invoices started before it replay as
+/// they ran.
+pub const DECISION_PATCH: &str = "record-decisions";
 
 const WORKFLOW_ID_PREFIX: &str = "invoice-";
 
@@ -64,7 +88,9 @@ pub fn invoice_id(workflow_id: &str) -> Option<&str> {
 mod tests {
     use super::*;
     use crate::{InvoiceWorkflow, payments::PaymentActivities};
-    use temporalio_common::{ActivityDefinition, QueryDefinition, SignalDefinition};
+    use temporalio_common::{
+        ActivityDefinition, QueryDefinition, SignalDefinition, UpdateDefinition,
+    };
 
     #[test]
     fn sdk_derived_names_match_the_wire_contract() {
@@ -72,6 +98,8 @@ mod tests {
         assert_eq!(InvoiceWorkflow::approve_invoice.name(), APPROVE_SIGNAL);
         assert_eq!(InvoiceWorkflow::reject_invoice.name(), REJECT_SIGNAL);
         assert_eq!(InvoiceWorkflow::get_status.name(), STATUS_QUERY);
+        assert_eq!(InvoiceWorkflow::get_details.name(), DETAILS_QUERY);
+        assert_eq!(InvoiceWorkflow::decide.name(), DECIDE_UPDATE);
         assert_eq!(PaymentActivities::process_payment.name(), CHARGE_ACTIVITY);
         assert_eq!(PaymentActivities::refund_payment.name(), REFUND_ACTIVITY);
     }
@@ -92,5 +120,6 @@ mod tests {
             SEARCH_ATTRIBUTES[1].1,
             DEADLINE_ATTRIBUTE.indexed_value_type()
         );
+        assert_eq!(SEARCH_ATTRIBUTES[2].0, DECIDED_BY_ATTRIBUTE.name());
     }
 }

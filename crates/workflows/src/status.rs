@@ -151,13 +151,6 @@ impl InvoiceState {
     }
 }
 
-/// A human's decision on an invoice awaiting approval.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Decision {
-    Approve,
-    Reject,
-}
-
 const APPROVED_PREFIX: &str = "Invoice approved and processed:";
 const REJECTED_PREFIX: &str = "Invoice rejected by approver";
 const TIMED_OUT_PREFIX: &str = "Invoice rejected: approval timeout after ";

@@ -5,17 +5,28 @@
 //! timeout comes from the workflow input, so it is part of the recorded history.
 
 use crate::{
+    decision::{
+        self, Decision, DecisionOutcome, DecisionRecord, DecisionRequest, InvoiceSnapshot,
+        Refusal, Signature,
+    },
     invoice::{Invoice, format_amount},
-    names::{DEADLINE_ATTRIBUTE, STATE_ATTRIBUTE, VISIBILITY_PATCH},
+    names::{
+        DEADLINE_ATTRIBUTE, DECIDED_BY_ATTRIBUTE, DECISION_HEADER, DECISION_MEMO, DECISION_PATCH,
+        STATE_ATTRIBUTE, VISIBILITY_PATCH,
+    },
     payments::{PaymentActivities, PaymentRequest},
-    status::{self, Decision, InvoiceStatus},
+    status::{self, InvoiceStatus},
 };
 use std::time::{Duration, SystemTime};
+use temporalio_common::MemoValue;
 use temporalio_macros::{workflow, workflow_methods};
 use temporalio_sdk::{
     ActivityOptions, ApplicationFailure, CancellableFuture, SyncWorkflowContext, TimerOptions,
     WorkflowCancellationToken, WorkflowContext, WorkflowContextView, WorkflowResult,
 };
+
+/// What a handler may fail with: the SDK sends its text to the caller.
+type HandlerError = Box<dyn std::error::Error + Send + Sync>;
 
 /// How long one charge or refund attempt may take; failed attempts are retried by Temporal.
 const PAYMENT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -23,8 +34,13 @@ const PAYMENT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
 #[workflow]
 pub struct InvoiceWorkflow {
     status: InvoiceStatus,
-    /// The first decision received; later ones change nothing.
-    decision: Option<Decision>,
+    /// The first decision taken; later ones change nothing.
+    decision: Option<DecisionRecord>,
+    /// When the approval wait ends, for invoices started with [`DECISION_PATCH`]: a decision
+    /// at or after it is too late, whatever order one workflow task delivers it in.
+    deadline: Option<SystemTime>,
+    /// Whether decisions are published (memo, search attribute): [`DECISION_PATCH`] again.
+    publish_decision: bool,
 }
 
 impl Default for InvoiceWorkflow {
@@ -32,6 +48,8 @@ impl Default for InvoiceWorkflow {
         Self {
             status: InvoiceStatus::Received,
             decision: None,
+            deadline: None,
+            publish_decision: false,
         }
     }
 }
@@ -105,6 +123,14 @@ impl InvoiceWorkflow {
         let timeout = invoice.approval_timeout();
         // Workflow time is the history's clock, so replay computes the same deadline.
         let deadline_at = ctx.workflow_time().map(|now| now + timeout);
+        // Invoices started before decisions were recorded replay as they ran: no deadline
+        // check by time, nothing published when decided.
+        if ctx.patched(DECISION_PATCH) {
+            ctx.state_mut(|s| {
+                s.deadline = deadline_at;
+                s.publish_decision = true;
+            });
+        }
         progress.enter_until(
             ctx,
             InvoiceStatus::AwaitingApproval,
@@ -139,18 +165,33 @@ impl InvoiceWorkflow {
             _ = deadline.as_mut() => {}
         };
 
-        match ctx.state(|s| s.decision) {
+        let decided = ctx.state(|s| s.decision.clone());
+        if let Some(record) = &decided {
+            publish_decision(ctx, record);
+        }
+        let signed = |what: String| match &decided {
+            Some(record) => format!("{what} · {}", record.sentence()),
+            None => what,
+        };
+        match decided.as_ref().map(|record| record.decision) {
             Some(Decision::Approve) => {
-                let details = format!("Approved: {} charged", progress.total);
+                let details = signed(format!("Approved: {} charged", progress.total));
                 progress.enter(ctx, InvoiceStatus::Approved, details);
+                // The decide Update answers with the outcome: let it, before the workflow ends.
+                let handlers = ctx.clone();
+                ctx.wait_condition(move |_| handlers.all_handlers_finished())
+                    .await?;
                 Ok(status::approved_result(&receipts))
             }
             Some(Decision::Reject) => {
-                let details = format!("Rejected: refunding {}", progress.total);
+                let details = signed(format!("Rejected: refunding {}", progress.total));
                 progress.enter(ctx, InvoiceStatus::RefundingRejected, details);
                 let refunds = refund(ctx, &requests).await?;
-                let details = format!("Rejected: {} refunded", progress.total);
+                let details = signed(format!("Rejected: {} refunded", progress.total));
                 progress.enter(ctx, InvoiceStatus::Rejected, details);
+                let handlers = ctx.clone();
+                ctx.wait_condition(move |_| handlers.all_handlers_finished())
+                    .await?;
                 Ok(status::rejected_result(&refunds))
             }
             None => {
@@ -164,35 +205,103 @@ impl InvoiceWorkflow {
         }
     }
 
+    /// The tutorial's approval signal (no payload). Its optional `invoice-decision` header
+    /// says who sent it and why; without one, the decision is recorded as an unknown
+    /// sender's, by signal.
     #[signal]
-    pub fn approve_invoice(&mut self, _ctx: &mut SyncWorkflowContext<Self>) {
-        self.decide(Decision::Approve);
+    pub fn approve_invoice(&mut self, ctx: &mut SyncWorkflowContext<Self>) {
+        self.take_signal(ctx, Decision::Approve);
     }
 
+    /// The tutorial's rejection signal; see [`Self::approve_invoice`].
     #[signal]
-    pub fn reject_invoice(&mut self, _ctx: &mut SyncWorkflowContext<Self>) {
-        self.decide(Decision::Reject);
+    pub fn reject_invoice(&mut self, ctx: &mut SyncWorkflowContext<Self>) {
+        self.take_signal(ctx, Decision::Reject);
+    }
+
+    /// Refuses, before anything is written to the history, a malformed decision and one on
+    /// an invoice already decided or no longer awaiting approval.
+    #[update_validator(decide)]
+    pub fn validate_decide(
+        &self,
+        _ctx: &WorkflowContextView,
+        request: &DecisionRequest,
+    ) -> Result<(), HandlerError> {
+        request.signature.check().map_err(Refusal::Malformed)?;
+        // The validator has no clock: the handler judges the deadline by workflow time.
+        match decision::refusal(self.status, self.decision.as_ref(), None, None) {
+            Some(refusal) => Err(refusal.into()),
+            None => Ok(()),
+        }
+    }
+
+    /// Takes a decision with who made it and why, and answers once the workflow has acted on
+    /// it: approved, or refunding.
+    #[update]
+    pub async fn decide(
+        ctx: &mut WorkflowContext<Self>,
+        request: DecisionRequest,
+    ) -> Result<DecisionOutcome, HandlerError> {
+        let now = ctx.workflow_time();
+        let refused = ctx.state(|s| decision::refusal(s.status, s.decision.as_ref(), s.deadline, now));
+        if let Some(refusal) = refused {
+            return Err(refusal.into());
+        }
+        let record = DecisionRecord::new(request.decision, request.signature, now);
+        ctx.state_mut(|s| s.decision = Some(record));
+        ctx.wait_condition(|s: &Self| s.status.state().is_decided())
+            .await?;
+        Ok(ctx.state(|s| DecisionOutcome {
+            state: s.status.state(),
+            status: s.status.text().to_owned(),
+            decision: s.decision.clone().expect("taken above"),
+        }))
     }
 
     #[query]
     pub fn get_status(&self, _ctx: &WorkflowContextView) -> String {
         self.status.text().to_owned()
     }
+
+    /// The status text and the decision, if one was taken.
+    #[query]
+    pub fn get_details(&self, _ctx: &WorkflowContextView) -> InvoiceSnapshot {
+        InvoiceSnapshot {
+            status: self.status.text().to_owned(),
+            decision: self.decision.clone(),
+        }
+    }
 }
 
 impl InvoiceWorkflow {
-    fn decide(&mut self, decision: Decision) {
-        // A decision that arrives after the deadline fired is too late.
-        let open = matches!(
-            self.status,
-            InvoiceStatus::Received
-                | InvoiceStatus::ProcessingPayments
-                | InvoiceStatus::AwaitingApproval
-        );
-        if open && self.decision.is_none() {
-            self.decision = Some(decision);
+    fn take_signal(&mut self, ctx: &SyncWorkflowContext<Self>, decision: Decision) {
+        let now = ctx.workflow_time();
+        if let Some(refusal) =
+            decision::refusal(self.status, self.decision.as_ref(), self.deadline, now)
+        {
+            // A signal gets no answer: it changes nothing, and the history keeps it.
+            let _ = refusal;
+            return;
         }
+        let signature = ctx
+            .headers()
+            .get(DECISION_HEADER)
+            .and_then(|payload| serde_json::from_slice::<Signature>(&payload.data).ok())
+            .filter(|signature| signature.check().is_ok())
+            .unwrap_or_else(Signature::unknown_signal);
+        self.decision = Some(DecisionRecord::new(decision, signature, now));
     }
+}
+
+/// Records the decision where people and listings find it once the invoice has finished:
+/// the memo (all of it) and the `InvoiceDecidedBy` search attribute.
+fn publish_decision(ctx: &WorkflowContext<InvoiceWorkflow>, record: &DecisionRecord) {
+    if !ctx.state(|s| s.publish_decision) {
+        return;
+    }
+    ctx.upsert_search_attributes([DECIDED_BY_ATTRIBUTE.value_set(record.by.clone())]);
+    // A record always converts to JSON; should it not, the history still holds the decision.
+    let _ = ctx.upsert_memo([(DECISION_MEMO, Some(MemoValue::new(record.clone())))]);
 }
 
 /// Announces each step of an invoice: to the status query, to the Web UI (current details) and,

@@ -1,0 +1,224 @@
+//! Taking a human decision: one bounded `decide` Update, which the workflow validates, takes
+//! and answers once it has acted. The workflow alone enforces the rules; this module only
+//! carries the decision there and reports what happened.
+//!
+//! Two fallbacks keep the tutorial's promise that a decision always gets through:
+//! - no worker accepts the Update in time: the tutorial's signal is sent instead, signed in
+//!   its `invoice-decision` header, and waits in the history until a worker runs;
+//! - the workflow has no `decide` handler (the tutorial's Python workflow): the same signal.
+
+use super::{
+    InvoiceOpError, Invoices, OpResult,
+    history::{Facts, Observed},
+    status::unknown_handler,
+    temporal::{bounded, refused},
+};
+use crate::view::InvoiceView;
+use std::{collections::HashMap, time::Duration};
+use temporalio_client::{
+    Client, RpcOptions, WorkflowHandle, WorkflowSignalOptions, WorkflowStartUpdateOptions,
+    errors::{WorkflowInteractionError, WorkflowUpdateError},
+};
+use temporalio_common::protos::temporal::api::common::v1::{Header, Payload};
+use workflows::{
+    Decision, DecisionOutcome, DecisionRequest, InvoiceStatus, InvoiceWorkflow,
+    names::DECISION_HEADER,
+};
+
+/// How long a worker has to accept the Update before the decision goes by signal instead.
+/// A running worker accepts in milliseconds.
+const ACCEPT_LIMIT: Duration = Duration::from_secs(2);
+/// How long an accepted decision may take to be acted on before the answer goes out anyway.
+const OUTCOME_LIMIT: Duration = Duration::from_secs(3);
+/// How long the fallback signal may take: a live server records one in milliseconds, and a
+/// dead one must not hold the answer past five seconds in all.
+const SIGNAL_LIMIT: Duration = Duration::from_secs(2);
+
+/// What became of a decision that was not refused.
+pub struct Decided {
+    /// The invoice as it stands after the decision.
+    pub view: InvoiceView,
+    pub how: Delivery,
+}
+
+/// How a decision reached the workflow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Delivery {
+    /// The workflow took it and acted on it: approved, or refunding.
+    Acted,
+    /// The workflow took it but has not acted yet (it is still charging the lines).
+    Accepted,
+    /// No worker answered: it was sent by signal and is applied when a worker runs.
+    Pending,
+    /// The invoice's workflow is the tutorial's, which takes decisions by signal only.
+    Signalled,
+}
+
+/// The outcome of sending a decision, before the view is put together.
+enum Sent {
+    Acted(DecisionOutcome),
+    Accepted,
+    Pending,
+    Signalled,
+}
+
+impl Invoices {
+    /// Sends the decision, and answers the invoice once the workflow has acted on it.
+    pub async fn decide(&self, invoice_id: &str, request: DecisionRequest) -> OpResult<Decided> {
+        let handle = self.handle(invoice_id).await?;
+        // The invoice's lines and dates are asked for meanwhile, unless they are known.
+        let facts = async {
+            match self.settled_facts(invoice_id) {
+                Some(facts) => Ok(facts),
+                None => self.facts(&handle, invoice_id).await,
+            }
+        };
+        let (sent, facts) = tokio::join!(self.send(&handle, invoice_id, &request), facts);
+        let sent = sent?;
+        let facts: Facts = facts?;
+        let (how, observed) = match sent {
+            Sent::Acted(outcome) => {
+                if outcome.state.is_decided() {
+                    self.forget(invoice_id);
+                }
+                let observed = Observed {
+                    status: outcome.status,
+                    decision: Some(outcome.decision),
+                    result: None,
+                    finished: false,
+                };
+                (Delivery::Acted, observed)
+            }
+            Sent::Pending => (Delivery::Pending, waiting()),
+            Sent::Accepted => (Delivery::Accepted, self.observe(&handle, invoice_id).await?),
+            Sent::Signalled => (Delivery::Signalled, self.observe(&handle, invoice_id).await?),
+        };
+        Ok(Decided {
+            view: facts.view(invoice_id, observed),
+            how,
+        })
+    }
+
+    async fn send(
+        &self,
+        handle: &WorkflowHandle<Client, InvoiceWorkflow>,
+        invoice_id: &str,
+        request: &DecisionRequest,
+    ) -> OpResult<Sent> {
+        // One id for the Update: should it be retried, Temporal recognises it.
+        let options = WorkflowStartUpdateOptions::builder()
+            .update_id(self.request_id())
+            .build();
+        let start = handle.start_update(InvoiceWorkflow::decide, request.clone(), options);
+        let update = match tokio::time::timeout(ACCEPT_LIMIT, start).await {
+            Ok(Ok(update)) => update,
+            // Nothing is written to the history until a worker accepts the Update, so the
+            // signal cannot make a second decision; it waits there for a worker.
+            Err(_) => {
+                self.signal(handle, invoice_id, request).await?;
+                return Ok(Sent::Pending);
+            }
+            Ok(Err(WorkflowUpdateError::Failed(failure))) if unknown_handler(&failure.message) => {
+                self.signal(handle, invoice_id, request).await?;
+                return Ok(Sent::Signalled);
+            }
+            Ok(Err(error)) => return Err(self.refusal(invoice_id, error).await),
+        };
+        match tokio::time::timeout(OUTCOME_LIMIT, update.get_result(RpcOptions::default())).await {
+            Ok(Ok(outcome)) => Ok(Sent::Acted(outcome)),
+            Ok(Err(error)) => Err(self.refusal(invoice_id, error).await),
+            Err(_) => Ok(Sent::Accepted),
+        }
+    }
+
+    /// Sends the tutorial's signal for `request`, signed with who, why and how.
+    async fn signal(
+        &self,
+        handle: &WorkflowHandle<Client, InvoiceWorkflow>,
+        invoice_id: &str,
+        request: &DecisionRequest,
+    ) -> OpResult<()> {
+        let signature = serde_json::to_vec(&request.signature)
+            .map_err(|e| refused("sign the decision", e))?;
+        let header = Header {
+            fields: HashMap::from([(
+                DECISION_HEADER.to_owned(),
+                Payload {
+                    metadata: HashMap::from([("encoding".to_owned(), b"json/plain".to_vec())]),
+                    data: signature,
+                    ..Default::default()
+                },
+            )]),
+        };
+        let options = WorkflowSignalOptions::builder()
+            .request_id(self.request_id())
+            .header(header)
+            .build();
+        let sent = match request.decision {
+            Decision::Approve => {
+                bounded(
+                    SIGNAL_LIMIT,
+                    "send the decision",
+                    handle.signal(InvoiceWorkflow::approve_invoice, (), options),
+                )
+                .await?
+            }
+            Decision::Reject => {
+                bounded(
+                    SIGNAL_LIMIT,
+                    "send the decision",
+                    handle.signal(InvoiceWorkflow::reject_invoice, (), options),
+                )
+                .await?
+            }
+        };
+        match sent {
+            Ok(()) => Ok(()),
+            Err(WorkflowInteractionError::NotFound(_)) => Err(self.finished(invoice_id).await),
+            Err(error) => Err(refused("send the decision", error)),
+        }
+    }
+
+    /// The error for an Update that did not take the decision.
+    async fn refusal(&self, invoice_id: &str, error: WorkflowUpdateError) -> InvoiceOpError {
+        match error {
+            // The workflow's own words: already decided, too late, finished, malformed.
+            WorkflowUpdateError::Failed(failure) => InvoiceOpError::DecisionRefused {
+                id: invoice_id.to_owned(),
+                reason: failure.message,
+            },
+            // No such workflow, or it has finished.
+            WorkflowUpdateError::NotFound(_) => self.finished(invoice_id).await,
+            other => refused("send the decision", other),
+        }
+    }
+
+    /// Why a decision cannot reach an invoice that is not running: it never existed, it was
+    /// decided before it finished (the earlier decision is the reason to give), or it ended
+    /// without one.
+    async fn finished(&self, invoice_id: &str) -> InvoiceOpError {
+        match self.details(invoice_id).await {
+            Ok(view) => match view.decision {
+                Some(earlier) if view.state.is_decided() => InvoiceOpError::DecisionRefused {
+                    id: invoice_id.to_owned(),
+                    reason: workflows::decision::Refusal::AlreadyDecided(earlier).to_string(),
+                },
+                _ => InvoiceOpError::Closed {
+                    id: invoice_id.to_owned(),
+                    status: view.status,
+                },
+            },
+            Err(error) => error,
+        }
+    }
+}
+
+/// What a decision sent while no worker runs leaves: the invoice still waits.
+fn waiting() -> Observed {
+    Observed {
+        status: InvoiceStatus::AwaitingApproval.text().to_owned(),
+        decision: None,
+        result: None,
+        finished: false,
+    }
+}

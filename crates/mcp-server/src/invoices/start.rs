@@ -1,0 +1,49 @@
+//! Starting an invoice: check it, then start its workflow under `invoice-<id>`.
+
+use super::{
+    InvoiceOpError, Invoices, OpResult,
+    temporal::{CALL_LIMIT, bounded, refused},
+};
+use temporalio_client::{WorkflowIdReusePolicy, WorkflowStartOptions, errors::WorkflowStartError};
+use temporalio_common::{MemoValues, search_attributes::SearchAttributes};
+use workflows::{
+    Invoice, InvoiceState, InvoiceWorkflow,
+    names::{self, INVOICE_MEMO, STATE_ATTRIBUTE, TASK_QUEUE},
+};
+
+impl Invoices {
+    /// Checks the invoice and starts its workflow; answers the invoice as started.
+    pub async fn start(&self, invoice_data: &serde_json::Value) -> OpResult<Invoice> {
+        let invoice = Invoice::from_json(invoice_data)
+            .map_err(InvoiceOpError::InvalidInvoice)?
+            .with_approval_timeout(self.approval_timeout);
+        let client = self.client().await?;
+        let options = WorkflowStartOptions::new(TASK_QUEUE, names::workflow_id(&invoice.id))
+            // An invoice id names one invoice forever: its idempotency keys depend on it.
+            .id_reuse_policy(WorkflowIdReusePolicy::RejectDuplicate)
+            .static_summary(invoice.summary())
+            // Listed as processing from the first moment, with its lines and total at hand.
+            .search_attributes(SearchAttributes::new([
+                STATE_ATTRIBUTE.value_set(InvoiceState::Processing.as_str().to_owned())
+            ]))
+            .memo({
+                let mut memo = MemoValues::new();
+                memo.insert(INVOICE_MEMO, invoice.clone());
+                memo
+            })
+            .build();
+        let started = bounded(
+            CALL_LIMIT,
+            "start the invoice",
+            client.start_workflow(InvoiceWorkflow::run, invoice.clone(), options),
+        )
+        .await?;
+        match started {
+            Ok(_) => Ok(invoice),
+            Err(WorkflowStartError::AlreadyStarted { .. }) => {
+                Err(InvoiceOpError::DuplicateId(invoice.id))
+            }
+            Err(error) => Err(refused("start the invoice", error)),
+        }
+    }
+}

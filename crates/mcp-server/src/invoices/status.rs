@@ -1,0 +1,206 @@
+//! Where an invoice stands: its status and decision from the workflow itself while it runs,
+//! from its outcome once it has finished, and the rest from Temporal's description of it.
+
+use super::{
+    InvoiceOpError, Invoices, OpResult,
+    history::{Observed, closed_label, status_of_result},
+    temporal::{CALL_LIMIT, bounded, refused},
+};
+use crate::view::InvoiceView;
+use std::time::Duration;
+use temporalio_client::{
+    Client, QueryRejectCondition, WorkflowExecutionStatus, WorkflowGetResultOptions,
+    WorkflowHandle, WorkflowQueryOptions,
+    errors::{WorkflowGetResultError, WorkflowQueryError},
+};
+use workflows::{InvoiceWorkflow, decision::InvoiceSnapshot};
+
+pub(super) use super::history::Facts;
+
+/// Longest wait for a status query. Temporal holds a query until a worker answers it (30 s
+/// when none runs), so this bound is what tells us that no worker is serving the invoice.
+const QUERY_LIMIT: Duration = Duration::from_secs(3);
+/// Longest wait for the `describe` that follows an unanswered query: a live server answers in
+/// milliseconds, and the whole status call stays under five seconds.
+const AFTER_QUERY_LIMIT: Duration = Duration::from_millis(1500);
+/// Most invoices whose settled facts are remembered (a few hundred bytes each).
+const MAX_SETTLED: usize = 1024;
+
+impl Invoices {
+    /// The invoice as it stands: its status and decision from the workflow (or its outcome),
+    /// its lines, deadline and dates from Temporal's record of it. Both are asked at once.
+    pub async fn details(&self, invoice_id: &str) -> OpResult<InvoiceView> {
+        let handle = self.handle(invoice_id).await?;
+        let (observed, facts) = match self.settled_facts(invoice_id) {
+            // Once an invoice awaits approval, all but its status is settled: one query.
+            Some(facts) => {
+                let observed = self.observe(&handle, invoice_id).await?;
+                if !observed.finished {
+                    return Ok(facts.view(invoice_id, observed));
+                }
+                // It has finished since: its close time is news, and it is settled no more.
+                self.forget(invoice_id);
+                (observed, self.facts(&handle, invoice_id).await?)
+            }
+            None => {
+                let (observed, facts) = tokio::join!(
+                    self.observe(&handle, invoice_id),
+                    self.facts(&handle, invoice_id)
+                );
+                (observed?, facts?)
+            }
+        };
+        Ok(facts.view(invoice_id, observed))
+    }
+
+    /// What Temporal's description says of the invoice; remembered once settled.
+    pub(super) async fn facts(
+        &self,
+        handle: &WorkflowHandle<Client, InvoiceWorkflow>,
+        invoice_id: &str,
+    ) -> OpResult<Facts> {
+        let described = self.describe(handle, invoice_id, CALL_LIMIT).await?;
+        let facts = Facts::of(&described.raw().workflow_execution_info.clone().unwrap_or_default());
+        if facts.settled() {
+            let mut settled = self.settled.lock().expect("settled facts");
+            if settled.len() >= MAX_SETTLED {
+                settled.clear();
+            }
+            settled.insert(invoice_id.to_owned(), facts.clone());
+        }
+        Ok(facts)
+    }
+
+    /// The remembered facts of a running invoice awaiting approval, if any.
+    pub(super) fn settled_facts(&self, invoice_id: &str) -> Option<Facts> {
+        self.settled
+            .lock()
+            .expect("settled facts")
+            .get(invoice_id)
+            .cloned()
+    }
+
+    pub(super) fn forget(&self, invoice_id: &str) {
+        self.settled
+            .lock()
+            .expect("settled facts")
+            .remove(invoice_id);
+    }
+
+    /// The invoice's status and decision: from the workflow itself while it runs, from its
+    /// outcome once it has finished (which needs no worker).
+    pub(super) async fn observe(
+        &self,
+        handle: &WorkflowHandle<Client, InvoiceWorkflow>,
+        invoice_id: &str,
+    ) -> OpResult<Observed> {
+        // One round trip for the common case, a running invoice. A closed one is refused by
+        // the server at once (NotOpen) instead of being replayed on a worker.
+        let options = || {
+            WorkflowQueryOptions::builder()
+                .reject_condition(QueryRejectCondition::NotOpen)
+                .build()
+        };
+        let query = handle.query(InvoiceWorkflow::get_details, (), options());
+        let snapshot = match tokio::time::timeout(QUERY_LIMIT, query).await {
+            // The tutorial's workflow knows only get_status.
+            Ok(Err(WorkflowQueryError::Rpc(status))) if unknown_handler(status.message()) => {
+                let query = handle.query(InvoiceWorkflow::get_status, (), options());
+                tokio::time::timeout(QUERY_LIMIT, query)
+                    .await
+                    .map(|answer| {
+                        answer.map(|status| InvoiceSnapshot {
+                            status,
+                            decision: None,
+                        })
+                    })
+            }
+            other => other,
+        };
+        match snapshot {
+            Ok(Ok(snapshot)) => Ok(Observed {
+                status: snapshot.status,
+                decision: snapshot.decision,
+                result: None,
+                finished: false,
+            }),
+            Ok(Err(WorkflowQueryError::Rejected { status })) => {
+                let status = status.unwrap_or(WorkflowExecutionStatus::Unknown);
+                self.final_status(handle, status).await
+            }
+            Ok(Err(WorkflowQueryError::NotFound(_))) => {
+                Err(InvoiceOpError::Unknown(invoice_id.to_owned()))
+            }
+            Ok(Err(error)) => Err(refused("query the invoice status", error)),
+            // Temporal holds a query until a worker answers. Tell a dead server from a missing
+            // worker: only a live server answers `describe`.
+            Err(_) => match self
+                .describe(handle, invoice_id, AFTER_QUERY_LIMIT)
+                .await?
+                .status()
+            {
+                WorkflowExecutionStatus::Running => Err(InvoiceOpError::NoWorker {
+                    id: invoice_id.to_owned(),
+                }),
+                finished => self.final_status(handle, finished).await,
+            },
+        }
+    }
+
+    /// The status of a finished invoice, read from its outcome.
+    async fn final_status(
+        &self,
+        handle: &WorkflowHandle<Client, InvoiceWorkflow>,
+        status: WorkflowExecutionStatus,
+    ) -> OpResult<Observed> {
+        let finished = |status: String, result: Option<String>| Observed {
+            status,
+            decision: None,
+            result,
+            finished: true,
+        };
+        if status != WorkflowExecutionStatus::Completed {
+            return Ok(finished(closed_label(status).to_owned(), None));
+        }
+        let result = bounded(
+            CALL_LIMIT,
+            "read the invoice outcome",
+            handle.get_result(WorkflowGetResultOptions::default()),
+        )
+        .await?;
+        match result {
+            Ok(result) => Ok(finished(status_of_result(result.clone()), Some(result))),
+            Err(WorkflowGetResultError::Failed(failure)) => {
+                Ok(finished(format!("Failed: {failure}"), None))
+            }
+            Err(error) => Err(refused("read the invoice outcome", error)),
+        }
+    }
+}
+
+/// Whether a failure says the workflow has no handler of that name: the tutorial's Python
+/// workflow ("... expected but not found") or another build of ours ("No ... handler
+/// registered"). Anything else is the workflow's own answer.
+pub(super) fn unknown_handler(message: &str) -> bool {
+    message.contains("expected but not found")
+        || message.contains("handler registered")
+        || message.contains("not registered")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unknown_handler;
+
+    #[test]
+    fn a_missing_handler_is_told_from_a_refusal() {
+        assert!(unknown_handler(
+            "Update handler for 'decide' expected but not found, known updates: []"
+        ));
+        assert!(unknown_handler(
+            "No update handler registered for update name decide"
+        ));
+        assert!(!unknown_handler(
+            "the invoice was already approved by ana via claude-ai; the first decision stands"
+        ));
+    }
+}
