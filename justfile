@@ -35,7 +35,8 @@ server:
     mkdir -p .data
     temporal server start-dev --db-filename {{db}} \
         --search-attribute InvoiceState=Keyword \
-        --search-attribute InvoiceApprovalDeadline=Datetime
+        --search-attribute InvoiceApprovalDeadline=Datetime \
+        --search-attribute InvoiceDecidedBy=Keyword
 
 # The worker (debug build), beside `just server`.
 worker:

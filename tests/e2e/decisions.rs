@@ -60,8 +60,9 @@ async fn a_rejection_survives_a_worker_killed_while_refunding() {
         .await;
     first.kill();
 
+    // The refund the dead worker held is retried once its 30 s attempt timeout has passed.
     let _second = WorkerProcess::start_with(&server, &slow);
-    mcp.await_status("KILL-1", "Rejected by approver", STEP)
+    mcp.await_status("KILL-1", "Rejected by approver", Duration::from_secs(90))
         .await;
     let status = mcp.status("KILL-1").await.structured.unwrap();
     assert_decision(&status, "reject", Some("wrong customer"));

@@ -97,6 +97,8 @@ fn the_benchmark_runs_in_smoke_mode() {
         "cold start",
         "`get_invoice_status` p50",
         "floor: raw query",
+        "floor: raw Update decide p50",
+        "`approve_invoice` p50 over the raw `decide` Update p50: **",
         "recovery",
         "the MCP server's own data (RssAnon)",
         "invoices: until all await approval",

@@ -63,7 +63,7 @@ async fn main() -> anyhow::Result<()> {
         Ok(added) if added.is_empty() => {}
         Ok(added) => info!("Registered the search attributes {added:?}"),
         Err(error) => warn!(
-            "{error}. Invoice workflow tasks fail until InvoiceState and InvoiceApprovalDeadline exist; see the README, Troubleshooting"
+            "{error}. Invoice workflow tasks fail until InvoiceState, InvoiceApprovalDeadline and InvoiceDecidedBy exist; see the README, Troubleshooting"
         ),
     }
 
