@@ -28,7 +28,7 @@ soak count="200":
 # Re-record the replay histories in tests/histories from fresh end-to-end runs.
 record-histories:
     cargo build --workspace --all-targets
-    RECORD_HISTORIES=1 cargo test --workspace --test e2e lifecycle
+    RECORD_HISTORIES=1 cargo test --workspace --test e2e -- lifecycle payments
 
 # The Temporal dev server with the Web UI on localhost:8233, state in .data/.
 server:

@@ -48,11 +48,13 @@ async fn every_recorded_outcome_replays_on_the_current_code() {
     // Each outcome three times: as recorded before the workflow published its state to
     // visibility, before it recorded who decided (decisions by bare signal), and now
     // (decisions by the `decide` Update). Invoices still waiting under an older release must
-    // finish on today's code.
+    // finish on today's code. And the failure paths: a declined charge, a refund declined.
     assert_eq!(
         replayed,
         [
             "approved",
+            "needs_attention",
+            "payment_failed",
             "pre-decision-approved",
             "pre-decision-rejected",
             "pre-decision-timed_out",

@@ -9,6 +9,7 @@ mod chaos;
 mod decisions;
 mod failures;
 mod lifecycle;
+mod payments;
 mod protocol;
 mod resources;
 mod setup;

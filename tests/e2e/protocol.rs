@@ -80,7 +80,7 @@ impl RawSession {
         let tools = self.request("tools/list", json!({}));
         assert_eq!(
             tools["result"]["tools"].as_array().map(Vec::len),
-            Some(5),
+            Some(harness::TOOL_NAMES.len()),
             "{tools}"
         );
     }
@@ -131,6 +131,56 @@ fn malformed_messages_are_answered_or_ignored_and_the_server_keeps_serving() {
     ] {
         let reply = session.request("tools/call", params.clone());
         assert!(reply["error"].is_object(), "{params} gave {reply}");
+    }
+    session.assert_alive();
+}
+
+#[test]
+fn requests_no_decoder_can_read_still_get_an_answer() {
+    let mut session = RawSession::start();
+    // Valid JSON, but no 64-bit float holds 1e400: serde_json refuses the whole message.
+    for (id, line) in [
+        (
+            7001,
+            r#"{"jsonrpc":"2.0","id":7001,"method":"tools/call","params":{"name":"process_invoice","arguments":{"invoice_data":{"id":"BIG-1","lines":[{"item":"a","amount":1e400}]}}}}"#,
+        ),
+        (
+            7002,
+            r#"{"jsonrpc":"2.0","id":7002,"method":"tools/call","params":{"name":"get_invoice_status","arguments":{"invoice_id":"X","n":-1e999}}}"#,
+        ),
+    ] {
+        session.send_line(line);
+        let reply = session.reply().expect("an answer");
+        assert_eq!(reply["id"], id, "{reply}");
+        assert_eq!(reply["error"]["code"], -32602, "{reply}");
+        assert!(
+            reply["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("number out of range"),
+            "{reply}"
+        );
+    }
+    session.assert_alive();
+}
+
+#[test]
+fn fields_the_server_sets_are_input_too() {
+    let mut session = RawSession::start();
+    // These once panicked the tool: no answer ever came.
+    for timeout in [json!("soon"), json!(-1), json!(1.5), json!([1])] {
+        let mut invoice = harness::tutorial_invoice("SET-1");
+        invoice["approval_timeout_seconds"] = timeout.clone();
+        invoice["payment_retry_limit_seconds"] = timeout.clone();
+        let reply = session.request(
+            "tools/call",
+            json!({"name": "process_invoice", "arguments": {"invoice_data": invoice}}),
+        );
+        // Checked and accepted (the field is the server's to set), then refused for want of
+        // a Temporal server: an answer, in any case.
+        assert_eq!(reply["result"]["isError"], true, "{timeout}: {reply}");
+        let text = reply["result"]["content"][0]["text"].as_str().unwrap();
+        assert!(text.contains("Temporal"), "{timeout}: {text}");
     }
     session.assert_alive();
 }

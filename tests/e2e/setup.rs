@@ -127,6 +127,8 @@ async fn the_demo_session_runs_as_the_readme_shows() {
         "Invoices in state awaiting_approval, newest first:",
         "· awaiting_approval · 2 lines · $7,000.00 · decide by",
         "status: Approved and finalized",
+        ": matches the purchase order.",
+        "\"via\": \"invoice-demo\"",
     ] {
         assert!(transcript.contains(line), "no {line:?} in {transcript}");
     }

@@ -190,11 +190,12 @@ impl DevServer {
         self.dir.path().join("payments.db")
     }
 
-    /// What the workers booked so far.
+    /// What the workers booked so far, and every time money moved.
     pub fn books(&self) -> Books {
         let ledger = activities::ledger::Ledger::open(&self.ledger_path()).expect("open ledger");
         Books {
             entries: ledger.entries().expect("read ledger"),
+            movements: ledger.movements().expect("read movements"),
         }
     }
 
@@ -541,16 +542,20 @@ impl History {
 /// The payment ledger, read back for checks.
 pub struct Books {
     pub entries: Vec<activities::ledger::Entry>,
+    /// Every time the gateway moved money: not deduplicated by any key, so a double charge
+    /// shows here even if the ledger's idempotency check let it through.
+    pub movements: Vec<activities::ledger::Movement>,
 }
 
 impl Books {
-    /// Entries of one invoice and operation ("charge" or "refund"), by line number.
+    /// The lines of one invoice whose money moved for `operation` ("charge" or "refund"),
+    /// one entry per movement, sorted.
     pub fn lines(&self, invoice_id: &str, operation: &str) -> Vec<i64> {
         let mut lines: Vec<i64> = self
-            .entries
+            .movements
             .iter()
-            .filter(|e| e.invoice_id == invoice_id && e.operation == operation)
-            .map(|e| e.line_number)
+            .filter(|m| m.invoice_id == invoice_id && m.operation == operation)
+            .map(|m| m.line_number)
             .collect();
         lines.sort();
         lines
@@ -561,17 +566,30 @@ impl Books {
     #[track_caller]
     pub fn assert_invoice(&self, invoice_id: &str, line_count: i64, refunded: bool) {
         let all: Vec<i64> = (1..=line_count).collect();
+        let refunds = if refunded { all.clone() } else { Vec::new() };
+        self.assert_moved(invoice_id, &all, &refunds);
+    }
+
+    /// Asserts which lines were charged and which refunded, each exactly once.
+    #[track_caller]
+    pub fn assert_moved(&self, invoice_id: &str, charged: &[i64], refunded: &[i64]) {
         assert_eq!(
             self.lines(invoice_id, "charge"),
-            all,
-            "charges of {invoice_id}"
+            charged,
+            "money charged for {invoice_id}"
         );
-        let refunds = if refunded { all } else { Vec::new() };
         assert_eq!(
             self.lines(invoice_id, "refund"),
-            refunds,
-            "refunds of {invoice_id}"
+            refunded,
+            "money refunded for {invoice_id}"
         );
+        // The ledger's own books agree with the movements.
+        let booked = self
+            .entries
+            .iter()
+            .filter(|e| e.invoice_id == invoice_id)
+            .count();
+        assert_eq!(booked, charged.len() + refunded.len(), "ledger of {invoice_id}");
     }
 }
 

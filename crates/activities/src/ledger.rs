@@ -65,6 +65,15 @@ impl Ledger {
                  item            TEXT NOT NULL,
                  amount_cents    INTEGER NOT NULL CHECK (amount_cents > 0),
                  recorded_at     TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+             );
+             -- Every time money actually moved, with no key to deduplicate it: what a test
+             -- counts to catch a double charge, whatever the idempotency check above did.
+             CREATE TABLE IF NOT EXISTS movements (
+                 invoice_id   TEXT NOT NULL,
+                 line_number  INTEGER NOT NULL,
+                 operation    TEXT NOT NULL,
+                 amount_cents INTEGER NOT NULL,
+                 moved_at     TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
              )",
         )?;
         Ok(Self {
@@ -125,6 +134,16 @@ impl Ledger {
                 cents
             ],
         )?;
+        transaction.execute(
+            "INSERT INTO movements (invoice_id, line_number, operation, amount_cents)
+             VALUES (?1, ?2, ?3, ?4)",
+            params![
+                request.invoice_id,
+                request.line_number as i64,
+                operation_name(operation),
+                cents
+            ],
+        )?;
         transaction.commit()?;
         Ok(Recorded::New)
     }
@@ -144,6 +163,34 @@ impl Ledger {
                 operation: row.get(3)?,
                 item: row.get(4)?,
                 amount_cents: row.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+/// One movement of money: which line, which way, how much.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Movement {
+    pub invoice_id: String,
+    pub line_number: i64,
+    pub operation: String,
+    pub amount_cents: i64,
+}
+
+impl Ledger {
+    /// Every time money moved, in order, duplicates included.
+    pub fn movements(&self) -> Result<Vec<Movement>, LedgerError> {
+        let connection = self.connection.lock().expect("ledger lock poisoned");
+        let mut statement = connection.prepare(
+            "SELECT invoice_id, line_number, operation, amount_cents FROM movements ORDER BY rowid",
+        )?;
+        let rows = statement.query_map([], |row| {
+            Ok(Movement {
+                invoice_id: row.get(0)?,
+                line_number: row.get(1)?,
+                operation: row.get(2)?,
+                amount_cents: row.get(3)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -197,6 +244,8 @@ mod tests {
         );
         let entries = ledger.entries().unwrap();
         assert_eq!(entries.len(), 2);
+        // Money moved once each way, however often it was asked.
+        assert_eq!(ledger.movements().unwrap().len(), 2);
         assert_eq!(entries[0].amount_cents, 1999);
         assert_eq!(entries[1].operation, "refund");
         // Another process sees the same books.

@@ -7,7 +7,7 @@ pub mod ledger;
 
 use async_trait::async_trait;
 use ledger::{Ledger, LedgerError, Recorded};
-use std::{path::Path, sync::Arc, time::Duration};
+use std::{collections::HashSet, path::Path, sync::Arc, time::Duration};
 use temporalio_macros::activities;
 use temporalio_sdk::{
     ApplicationFailure,
@@ -57,12 +57,52 @@ impl GatewayError {
     }
 }
 
+/// Failures the simulated gateway is told to make, by item name, so that every failure path
+/// of an invoice can run end to end. Empty by default.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Faults {
+    /// Items whose charge is declined (final).
+    pub decline: HashSet<String>,
+    /// Items whose charge keeps failing as retryable (a gateway outage).
+    pub unavailable: HashSet<String>,
+    /// Items whose refund is declined (final).
+    pub refund_decline: HashSet<String>,
+}
+
+impl Faults {
+    /// The item names in a comma-separated list, trimmed, blanks dropped.
+    pub fn items(list: &str) -> HashSet<String> {
+        list.split(',')
+            .map(str::trim)
+            .filter(|item| !item.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// The failure the gateway makes for this operation, if told to.
+    fn check(&self, operation: Operation, item: &str) -> Result<(), GatewayError> {
+        match operation {
+            Operation::Charge if self.decline.contains(item) => Err(GatewayError::Declined(
+                format!("the card was declined for {item}"),
+            )),
+            Operation::Charge if self.unavailable.contains(item) => Err(
+                GatewayError::Unavailable(format!("no answer while charging {item}")),
+            ),
+            Operation::Refund if self.refund_decline.contains(item) => Err(
+                GatewayError::Declined(format!("the refund of {item} was refused")),
+            ),
+            _ => Ok(()),
+        }
+    }
+}
+
 /// A gateway that moves no money: it books each operation in a SQLite [`Ledger`] under its
 /// idempotency key, optionally after a simulated network latency, and logs it as the
 /// tutorial's `process_payment` does.
 pub struct SimulatedGateway {
     ledger: Arc<Ledger>,
     latency: Duration,
+    faults: Faults,
 }
 
 impl SimulatedGateway {
@@ -73,7 +113,14 @@ impl SimulatedGateway {
         Ok(Self {
             ledger: Arc::new(Ledger::open(path)?),
             latency,
+            faults: Faults::default(),
         })
+    }
+
+    /// The same gateway, failing as `faults` says.
+    pub fn with_faults(mut self, faults: Faults) -> Self {
+        self.faults = faults;
+        self
     }
 
     async fn book(
@@ -82,6 +129,10 @@ impl SimulatedGateway {
         operation: Operation,
         request: &PaymentRequest,
     ) -> Result<(), GatewayError> {
+        if let Err(error) = self.faults.check(operation, &request.line.item) {
+            tracing::warn!(%key, "{error}");
+            return Err(error);
+        }
         let ledger = Arc::clone(&self.ledger);
         let (owned_key, owned_request) = (key.to_owned(), request.clone());
         let recorded = tokio::task::spawn_blocking(move || {

@@ -7,14 +7,14 @@
 
 use rmcp::{
     ServiceExt,
-    model::CallToolRequestParams,
+    model::{CallToolRequestParams, ClientCapabilities, ClientConfig, Implementation},
     service::RunningService,
     transport::{ConfigureCommandExt, TokioChildProcess},
 };
 use serde_json::{Value, json};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-type Session = RunningService<rmcp::RoleClient, ()>;
+type Session = RunningService<rmcp::RoleClient, ClientConfig>;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -24,7 +24,12 @@ async fn main() -> anyhow::Result<()> {
     let command = tokio::process::Command::new(&server).configure(|cmd| {
         cmd.env("RUST_LOG", "warn");
     });
-    let session = ().serve(TokioChildProcess::new(command)?).await?;
+    // The server records this name as the channel a decision came through.
+    let client = ClientConfig::new(
+        ClientCapabilities::default(),
+        Implementation::new("invoice-demo", env!("CARGO_PKG_VERSION")),
+    );
+    let session = client.serve(TokioChildProcess::new(command)?).await?;
     let info = session.peer_info().and_then(|p| p.server_info.clone());
     println!(
         "Connected to {} over stdio ({} tools)\n",
@@ -61,7 +66,16 @@ async fn main() -> anyhow::Result<()> {
         json!({ "state": "awaiting_approval", "page_size": 5 }),
     )
     .await?;
-    call(&session, "approve_invoice", json!({ "invoice_id": id })).await?;
+    let approved = call(
+        &session,
+        "approve_invoice",
+        json!({ "invoice_id": id, "reason": "matches the purchase order" }),
+    )
+    .await?;
+    println!(
+        "   its decision:\n{}\n",
+        serde_json::to_string_pretty(&approved["decision"])?
+    );
     wait_for(&session, &id, "Approved and finalized").await?;
     println!("Done. See the workflow invoice-{id} at http://localhost:8233");
     session.cancel().await?;

@@ -4,15 +4,17 @@
 //! `info`). Temporal is reached through its envconfig (`TEMPORAL_ADDRESS`, ...), lazily, on the
 //! first tool call, so the server is ready in milliseconds even when Temporal is down.
 //! `INVOICE_APPROVAL_TIMEOUT` (`30s`, `2m`, `5d`; default five days) bounds each approval wait;
-//! `INVOICE_APPROVER` (default: the operating-system user) is who decisions are recorded as.
+//! `INVOICE_APPROVER` (default: the operating-system user) is who decisions are recorded as;
+//! `PAYMENT_RETRY_LIMIT` (default `1h`) is how long a failing charge or refund is retried.
 //! Exits 0 when the client closes stdin.
 
 mod config;
 mod invoices;
+mod stdio;
 mod tools;
 mod view;
 
-use rmcp::{ServiceExt, transport::stdio};
+use rmcp::ServiceExt;
 use std::process::ExitCode;
 
 // One thread is plenty for one client on stdio, and it keeps wake-ups and memory small.
@@ -45,11 +47,18 @@ async fn run() -> anyhow::Result<()> {
         workflows::duration::describe(config.approval_timeout),
         config.approver
     );
-    let invoices = invoices::Invoices::new(settings, config.approval_timeout);
+    let invoices = invoices::Invoices::new(
+        settings,
+        config.approval_timeout,
+        config.payment_retry_limit,
+    );
+    let stdio = stdio::guarded();
     let service = tools::InvoiceTools::new(invoices, config.approver)
-        .serve(stdio())
+        .serve((stdio.input, stdio.output))
         .await?;
     let reason = service.waiting().await?;
+    // The last answers are on their way to stdout: let them out before the process ends.
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), stdio.writer).await;
     tracing::info!(?reason, "client closed the session; exiting");
     Ok(())
 }

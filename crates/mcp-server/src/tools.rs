@@ -13,7 +13,7 @@ use rmcp::{
     ErrorData as McpError, Peer, RoleServer, ServerHandler,
     handler::server::{
         router::{prompt::PromptRouter, tool::ToolRouter},
-        tool::schema_for_output,
+        tool::{ToolCallContext, schema_for_output},
         wrapper::Parameters,
     },
     model::{
@@ -391,6 +391,36 @@ impl ServerHandler for InvoiceTools {
              list_invoices finds invoices by state (such as awaiting_approval). Each invoice \
              is also the resource invoice://<id>.",
         )
+    }
+
+    /// The router's call, with a last line of defence: a bug that panics in a tool still
+    /// answers the request (as an internal error) and leaves the server serving.
+    async fn call_tool(
+        &self,
+        request: rmcp::model::CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::CallToolResponse, McpError> {
+        use futures::FutureExt;
+        let tool = request.name.clone();
+        let call = ToolCallContext::new(self, request, context);
+        match std::panic::AssertUnwindSafe(self.tool_router.call(call))
+            .catch_unwind()
+            .await
+        {
+            Ok(answer) => answer,
+            Err(panic) => {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                tracing::error!(%tool, "the tool panicked: {what}");
+                Err(McpError::internal_error(
+                    format!("{tool} failed unexpectedly ({what}); the server keeps serving"),
+                    None,
+                ))
+            }
+        }
     }
 
     async fn list_resources(

@@ -5,9 +5,12 @@
 //! Connection settings: Temporal's envconfig (`TEMPORAL_ADDRESS`, `TEMPORAL_NAMESPACE`, ...).
 //! Payments: the simulated gateway books them in the SQLite ledger `PAYMENT_LEDGER` (default
 //! `.data/payments.db`; workers may share it), after `PAYMENT_GATEWAY_LATENCY` (default `0s`).
+//! `PAYMENT_GATEWAY_DECLINE`, `PAYMENT_GATEWAY_UNAVAILABLE` and `PAYMENT_GATEWAY_REFUND_DECLINE`
+//! (comma-separated item names, unset by default) make it fail on purpose.
+//! Ctrl-C and SIGTERM are honoured at every moment, start-up included.
 //! Logs: stderr, filtered by `RUST_LOG` (default `info`).
 
-use activities::{Payments, SimulatedGateway};
+use activities::{Faults, Payments, SimulatedGateway};
 use anyhow::Context;
 use connection::Settings;
 use std::{io::IsTerminal, path::PathBuf, sync::Arc, time::Duration};
@@ -27,6 +30,8 @@ const STICKY_QUEUE_TIMEOUT: Duration = Duration::from_secs(1);
 const CACHED_WORKFLOWS: usize = 100;
 /// How long a graceful stop may take before the worker exits regardless.
 const SHUTDOWN_LIMIT: Duration = Duration::from_secs(10);
+/// How long registering the search attributes may take before the worker starts without.
+const SEARCH_ATTRIBUTES_LIMIT: Duration = Duration::from_secs(10);
 /// How long one connection attempt may take while waiting for Temporal to come up.
 const CONNECT_ATTEMPT_LIMIT: Duration = Duration::from_secs(5);
 
@@ -39,6 +44,8 @@ async fn main() -> anyhow::Result<()> {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
+    // First of all, so that no moment of the start-up misses a Ctrl-C or SIGTERM.
+    let stop = StopSignal::install();
 
     let ledger = std::env::var_os("PAYMENT_LEDGER")
         .map(PathBuf::from)
@@ -48,22 +55,44 @@ async fn main() -> anyhow::Result<()> {
             .with_context(|| format!("PAYMENT_GATEWAY_LATENCY={text:?} is not a duration"))?,
         _ => Duration::ZERO,
     };
+    let faults = Faults {
+        decline: Faults::items(&std::env::var("PAYMENT_GATEWAY_DECLINE").unwrap_or_default()),
+        unavailable: Faults::items(
+            &std::env::var("PAYMENT_GATEWAY_UNAVAILABLE").unwrap_or_default(),
+        ),
+        refund_decline: Faults::items(
+            &std::env::var("PAYMENT_GATEWAY_REFUND_DECLINE").unwrap_or_default(),
+        ),
+    };
+    if faults != Faults::default() {
+        warn!("The simulated gateway fails on purpose: {faults:?}");
+    }
     let gateway = SimulatedGateway::open(&ledger, latency)
-        .with_context(|| format!("opening the payment ledger {}", ledger.display()))?;
+        .with_context(|| format!("opening the payment ledger {}", ledger.display()))?
+        .with_faults(faults);
 
     let settings = Settings::load("worker")?;
     let client = tokio::select! {
         client = connect_until_reachable(&settings) => client,
-        () = stop_requested() => return Ok(()),
+        () = stop.requested() => return Ok(()),
     };
 
     // The workflow publishes its state as search attributes; a namespace without them would
     // fail every invoice's workflow task, so add them now rather than find out later.
-    match connection::ensure_search_attributes(&client, &SEARCH_ATTRIBUTES).await {
-        Ok(added) if added.is_empty() => {}
-        Ok(added) => info!("Registered the search attributes {added:?}"),
-        Err(error) => warn!(
-            "{error}. Invoice workflow tasks fail until InvoiceState, InvoiceApprovalDeadline and InvoiceDecidedBy exist; see the README, Troubleshooting"
+    let registered = tokio::select! {
+        registered = tokio::time::timeout(
+            SEARCH_ATTRIBUTES_LIMIT,
+            connection::ensure_search_attributes(&client, &SEARCH_ATTRIBUTES),
+        ) => registered,
+        () = stop.requested() => return Ok(()),
+    };
+    let missing = "Invoice workflow tasks fail until InvoiceState, InvoiceApprovalDeadline and InvoiceDecidedBy exist; see the README, Troubleshooting";
+    match registered {
+        Ok(Ok(added)) if added.is_empty() => {}
+        Ok(Ok(added)) => info!("Registered the search attributes {added:?}"),
+        Ok(Err(error)) => warn!("{error}. {missing}"),
+        Err(_) => warn!(
+            "Temporal did not register the search attributes within {SEARCH_ATTRIBUTES_LIMIT:?}. {missing}"
         ),
     }
 
@@ -81,7 +110,7 @@ async fn main() -> anyhow::Result<()> {
 
     let shutdown = worker.shutdown_handle();
     tokio::spawn(async move {
-        stop_requested().await;
+        stop.requested().await;
         info!("Stopping: finishing the tasks in hand");
         shutdown();
         // A graceful stop needs the server; if it is gone too, do not hang. Unfinished tasks
@@ -119,20 +148,39 @@ async fn connect_until_reachable(settings: &Settings) -> temporalio_client::Clie
     }
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
-async fn stop_requested() {
-    #[cfg(unix)]
-    {
-        let mut terminate =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                .expect("installing the SIGTERM handler");
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = terminate.recv() => {}
-        }
+/// Ctrl-C or SIGTERM, listened for from the start of the process to its end, so that one that
+/// arrives while nothing is waiting for it is not lost.
+#[derive(Clone)]
+struct StopSignal(tokio::sync::watch::Receiver<bool>);
+
+impl StopSignal {
+    fn install() -> Self {
+        let (requested, receiver) = tokio::sync::watch::channel(false);
+        // Both handlers are in place before this returns, not when the task first runs.
+        #[cfg(unix)]
+        let (mut interrupt, mut terminate) = {
+            use tokio::signal::unix::{SignalKind, signal};
+            (
+                signal(SignalKind::interrupt()).expect("installing the SIGINT handler"),
+                signal(SignalKind::terminate()).expect("installing the SIGTERM handler"),
+            )
+        };
+        tokio::spawn(async move {
+            #[cfg(unix)]
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
+            }
+            #[cfg(not(unix))]
+            let _ = tokio::signal::ctrl_c().await;
+            let _ = requested.send(true);
+        });
+        Self(receiver)
     }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
+
+    /// Resolves once a stop was asked for, at any time since [`Self::install`].
+    async fn requested(&self) {
+        let mut receiver = self.0.clone();
+        let _ = receiver.wait_for(|requested| *requested).await;
     }
 }

@@ -23,6 +23,8 @@ pub const MAX_ITEM_LEN: usize = 200;
 pub const MAX_DESCRIPTION_LEN: usize = 2_000;
 /// Largest amount for one line, in dollars.
 pub const MAX_LINE_AMOUNT: f64 = 1_000_000_000.0;
+/// Fields of the workflow input that the MCP server sets from its configuration.
+const SERVER_FIELDS: [&str; 2] = ["approval_timeout_seconds", "payment_retry_limit_seconds"];
 
 /// An invoice: an id and the lines to charge.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -38,6 +40,12 @@ pub struct Invoice {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(skip)]
     pub approval_timeout_seconds: Option<u64>,
+    /// How long a failing charge or refund is retried before the invoice gives up, in
+    /// seconds; absent means forever (invoices started before this setting existed). Set by
+    /// the MCP server from its configuration, so that it is recorded in the history.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(skip)]
+    pub payment_retry_limit_seconds: Option<u64>,
     /// Fields this code does not interpret, kept as they came.
     #[serde(flatten)]
     #[schemars(skip)]
@@ -111,6 +119,8 @@ pub enum InvoiceError {
         "line {line}: \"description\" must be a string of at most {MAX_DESCRIPTION_LEN} characters"
     )]
     BadDescription { line: usize },
+    #[error("the invoice does not fit its schema: {0}")]
+    Malformed(String),
 }
 
 impl Invoice {
@@ -148,10 +158,14 @@ impl Invoice {
         for (index, line) in lines.iter().enumerate() {
             check_line(index + 1, line)?;
         }
-        let mut invoice =
-            Invoice::deserialize(value).expect("a checked invoice always deserializes");
-        invoice.approval_timeout_seconds = None;
-        Ok(invoice)
+        // Fields the server sets itself are input too: whatever the caller put there is
+        // dropped, never trusted, and never a reason to fail.
+        let mut object = object.clone();
+        for field in SERVER_FIELDS {
+            object.remove(field);
+        }
+        Invoice::deserialize(Value::Object(object))
+            .map_err(|error| InvoiceError::Malformed(error.to_string()))
     }
 
     /// How long the workflow waits for a decision.
@@ -183,6 +197,26 @@ impl Invoice {
         self.approval_timeout_seconds = Some(timeout.as_secs());
         self
     }
+
+    /// The same invoice with the given payment retry limit (whole seconds).
+    pub fn with_payment_retry_limit(mut self, limit: Duration) -> Self {
+        self.payment_retry_limit_seconds = Some(limit.as_secs());
+        self
+    }
+
+    /// How long a failing payment is retried; `None`: for as long as it takes.
+    pub fn payment_retry_limit(&self) -> Option<Duration> {
+        self.payment_retry_limit_seconds.map(Duration::from_secs)
+    }
+
+    /// The invoice as the caller wrote it: without the fields the server sets.
+    pub fn as_submitted(&self) -> Self {
+        Self {
+            approval_timeout_seconds: None,
+            payment_retry_limit_seconds: None,
+            ..self.clone()
+        }
+    }
 }
 
 impl InvoiceLine {
@@ -190,6 +224,64 @@ impl InvoiceLine {
     /// two decimals and at most a billion dollars, so the nearest integer is the one written.
     pub fn cents(&self) -> i64 {
         (self.amount * 100.0).round() as i64
+    }
+}
+
+impl Invoice {
+    /// How `other` differs from this invoice as the caller wrote it (the fields the server
+    /// sets do not count), in words: empty when they are the same invoice.
+    pub fn differences(&self, other: &Invoice) -> Vec<String> {
+        let (ours, theirs) = (self.as_submitted(), other.as_submitted());
+        if ours == theirs {
+            return Vec::new();
+        }
+        let mut differences = Vec::new();
+        if ours.lines.len() != theirs.lines.len() {
+            differences.push(format!(
+                "{} line(s) there, {} here",
+                ours.lines.len(),
+                theirs.lines.len()
+            ));
+        }
+        for (number, (a, b)) in ours.lines.iter().zip(&theirs.lines).enumerate() {
+            let line = number + 1;
+            if a.item != b.item {
+                differences.push(format!("line {line} item is {:?} there, {:?} here", a.item, b.item));
+            }
+            if a.cents() != b.cents() {
+                differences.push(format!(
+                    "line {line} amount is {} there, {} here",
+                    format_cents(a.cents()),
+                    format_cents(b.cents())
+                ));
+            }
+            if a.description != b.description {
+                differences.push(format!("line {line} description differs"));
+            }
+            if a.extra != b.extra {
+                differences.push(format!("line {line} has other extra fields"));
+            }
+        }
+        if ours.extra != theirs.extra {
+            let mut keys: Vec<&String> = ours
+                .extra
+                .iter()
+                .chain(&theirs.extra)
+                .filter(|(key, value)| {
+                    ours.extra.get(*key) != Some(value) || theirs.extra.get(*key) != Some(value)
+                })
+                .map(|(key, _)| key)
+                .collect();
+            keys.sort();
+            keys.dedup();
+            let keys: Vec<String> = keys.iter().map(|key| format!("{key:?}")).collect();
+            differences.push(format!("field(s) {} differ", keys.join(", ")));
+        }
+        if differences.is_empty() {
+            // Equal in every field we name, yet not equal: say so rather than nothing.
+            differences.push("the invoices differ".to_owned());
+        }
+        differences
     }
 }
 
@@ -359,13 +451,16 @@ mod tests {
     }
 
     #[test]
-    fn ignores_a_caller_supplied_timeout() {
-        let mut value = tutorial_invoice();
-        value["approval_timeout_seconds"] = json!(1);
-        assert_eq!(
-            Invoice::from_json(&value).unwrap().approval_timeout_seconds,
-            None
-        );
+    fn ignores_caller_supplied_server_fields_of_any_type() {
+        for timeout in [json!(1), json!("soon"), json!(-1), json!(1e300), json!({"a": []})] {
+            let mut value = tutorial_invoice();
+            value["approval_timeout_seconds"] = timeout.clone();
+            value["payment_retry_limit_seconds"] = timeout.clone();
+            let invoice = Invoice::from_json(&value).unwrap_or_else(|e| panic!("{timeout}: {e}"));
+            assert_eq!(invoice.approval_timeout_seconds, None);
+            assert_eq!(invoice.payment_retry_limit_seconds, None);
+            assert!(invoice.extra.is_empty(), "{:?}", invoice.extra);
+        }
     }
 
     #[test]
@@ -438,6 +533,24 @@ mod tests {
                 "{value} gave {message:?}, expected {expected:?}"
             );
         }
+    }
+
+    #[test]
+    fn differences_are_named_and_server_fields_do_not_count() {
+        let first = Invoice::from_json(&tutorial_invoice()).unwrap();
+        let same = first.clone().with_approval_timeout(Duration::from_secs(60));
+        assert!(first.differences(&same).is_empty());
+        let mut changed = tutorial_invoice();
+        changed["lines"][1]["amount"] = json!(2500);
+        changed["customer"] = json!("ACME");
+        let changed = Invoice::from_json(&changed).unwrap();
+        assert_eq!(
+            first.differences(&changed),
+            [
+                "line 2 amount is $2000.00 there, $2500.00 here",
+                "field(s) \"customer\" differ"
+            ]
+        );
     }
 
     #[test]

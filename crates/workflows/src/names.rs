@@ -71,6 +71,10 @@ pub const VISIBILITY_PATCH: &str = "publish-invoice-state";
 /// publishes the decision (memo, search attribute): invoices started before it replay as
 /// they ran.
 pub const DECISION_PATCH: &str = "record-decisions";
+/// Patch marking histories whose workflow attempts every refund even after one failed for
+/// good, and then ends in `needs_attention`: invoices started before it failed at the first
+/// refund that failed.
+pub const COMPENSATION_PATCH: &str = "refund-every-line";
 
 const WORKFLOW_ID_PREFIX: &str = "invoice-";
 

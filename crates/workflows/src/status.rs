@@ -29,6 +29,9 @@ pub enum InvoiceStatus {
     RefundingFailedPayment,
     /// A charge failed for good and the lines charged before it were refunded. Final.
     PaymentFailed,
+    /// A refund failed for good: money is still charged and a person must look into it.
+    /// Final for the workflow.
+    NeedsAttention,
 }
 
 impl InvoiceStatus {
@@ -45,6 +48,7 @@ impl InvoiceStatus {
             Self::TimedOut => "Approval timeout - invoice rejected",
             Self::RefundingFailedPayment => "Payment failed - refunding payments",
             Self::PaymentFailed => "Payment failed - charged lines refunded",
+            Self::NeedsAttention => "Needs attention - a refund failed",
         }
     }
 
@@ -57,6 +61,7 @@ impl InvoiceStatus {
             Self::RefundingRejected | Self::Rejected => InvoiceState::Rejected,
             Self::RefundingTimedOut | Self::TimedOut => InvoiceState::TimedOut,
             Self::RefundingFailedPayment | Self::PaymentFailed => InvoiceState::Failed,
+            Self::NeedsAttention => InvoiceState::NeedsAttention,
         }
     }
 
@@ -65,7 +70,7 @@ impl InvoiceStatus {
         Self::ALL.into_iter().find(|status| status.text() == text)
     }
 
-    const ALL: [Self; 10] = [
+    const ALL: [Self; 11] = [
         Self::Received,
         Self::ProcessingPayments,
         Self::AwaitingApproval,
@@ -76,6 +81,7 @@ impl InvoiceStatus {
         Self::TimedOut,
         Self::RefundingFailedPayment,
         Self::PaymentFailed,
+        Self::NeedsAttention,
     ];
 
     /// The status a finished invoice ended in, read back from its result text.
@@ -86,6 +92,8 @@ impl InvoiceStatus {
             Some(Self::Rejected)
         } else if result.starts_with(TIMED_OUT_PREFIX) {
             Some(Self::TimedOut)
+        } else if result.starts_with(NEEDS_ATTENTION_PREFIX) {
+            Some(Self::NeedsAttention)
         } else {
             None
         }
@@ -116,6 +124,8 @@ pub enum InvoiceState {
     TimedOut,
     /// A charge failed, or the workflow ended abnormally.
     Failed,
+    /// A refund failed for good: money is still charged, and a person must see to it.
+    NeedsAttention,
 }
 
 impl InvoiceState {
@@ -128,6 +138,7 @@ impl InvoiceState {
             Self::Rejected => "rejected",
             Self::TimedOut => "timed_out",
             Self::Failed => "failed",
+            Self::NeedsAttention => "needs_attention",
         }
     }
 
@@ -140,6 +151,7 @@ impl InvoiceState {
             Self::Rejected,
             Self::TimedOut,
             Self::Failed,
+            Self::NeedsAttention,
         ]
         .into_iter()
         .find(|state| state.as_str() == text)
@@ -154,6 +166,7 @@ impl InvoiceState {
 const APPROVED_PREFIX: &str = "Invoice approved and processed:";
 const REJECTED_PREFIX: &str = "Invoice rejected by approver";
 const TIMED_OUT_PREFIX: &str = "Invoice rejected: approval timeout after ";
+const NEEDS_ATTENTION_PREFIX: &str = "Invoice needs attention: ";
 
 /// Result of an approved invoice: the tutorial's heading, then one line per charge.
 pub fn approved_result(receipts: &[String]) -> String {
@@ -169,6 +182,17 @@ pub fn rejected_result(refunds: &[String]) -> String {
 pub fn timed_out_result(timeout: Duration, refunds: &[String]) -> String {
     let heading = format!("{TIMED_OUT_PREFIX}{}", duration::describe(timeout));
     with_lines(&heading, refunds)
+}
+
+/// Result of an invoice whose compensation left money charged: what happened, then one line
+/// per refund made and one per refund that failed.
+pub fn needs_attention_result(what: &str, refunds: &[String], failed: &[String]) -> String {
+    let heading = format!(
+        "{NEEDS_ATTENTION_PREFIX}{what}, but {} refund(s) failed",
+        failed.len()
+    );
+    let lines: Vec<String> = refunds.iter().chain(failed).cloned().collect();
+    with_lines(&heading, &lines)
 }
 
 fn with_lines(heading: &str, lines: &[String]) -> String {

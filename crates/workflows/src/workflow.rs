@@ -11,17 +11,18 @@ use crate::{
     },
     invoice::{Invoice, format_amount},
     names::{
-        DEADLINE_ATTRIBUTE, DECIDED_BY_ATTRIBUTE, DECISION_HEADER, DECISION_MEMO, DECISION_PATCH,
-        STATE_ATTRIBUTE, VISIBILITY_PATCH,
+        COMPENSATION_PATCH, DEADLINE_ATTRIBUTE, DECIDED_BY_ATTRIBUTE, DECISION_HEADER,
+        DECISION_MEMO, DECISION_PATCH, STATE_ATTRIBUTE, VISIBILITY_PATCH,
     },
     payments::{PaymentActivities, PaymentRequest},
     status::{self, InvoiceStatus},
 };
 use std::time::{Duration, SystemTime};
-use temporalio_common::MemoValue;
+use temporalio_common::{MemoValue, RetryPolicy, error::ActivityExecutionError};
 use temporalio_macros::{workflow, workflow_methods};
 use temporalio_sdk::{
-    ActivityOptions, ApplicationFailure, CancellableFuture, SyncWorkflowContext, TimerOptions,
+    ActivityCloseTimeouts, ActivityOptions, ApplicationFailure, CancellableFuture,
+    SyncWorkflowContext, TimerOptions,
     WorkflowCancellationToken, WorkflowContext, WorkflowContextView, WorkflowResult,
 };
 
@@ -30,6 +31,9 @@ type HandlerError = Box<dyn std::error::Error + Send + Sync>;
 
 /// How long one charge or refund attempt may take; failed attempts are retried by Temporal.
 const PAYMENT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
+/// The wait before a failed payment attempt is retried, doubling up to the maximum.
+const PAYMENT_RETRY_FIRST: Duration = Duration::from_secs(1);
+const PAYMENT_RETRY_MAX: Duration = Duration::from_secs(30);
 
 #[workflow]
 pub struct InvoiceWorkflow {
@@ -75,6 +79,7 @@ impl InvoiceWorkflow {
             total: format_amount(invoice.total_cents()),
             lines: requests.len(),
         };
+        let retry_limit = invoice.payment_retry_limit();
         let mut receipts = Vec::with_capacity(requests.len());
         let charging = operation_token(ctx);
         for (charged, request) in requests.iter().enumerate() {
@@ -91,7 +96,11 @@ impl InvoiceWorkflow {
             let charge = ctx.execute_activity(
                 PaymentActivities::process_payment,
                 request.clone(),
-                payment_options(format!("Charge {}", request.label()), &charging),
+                payment_options(
+                    format!("Charge {}", request.label()),
+                    &charging,
+                    retry_limit,
+                ),
             );
             match charge.await {
                 Ok(receipt) => receipts.push(receipt),
@@ -105,15 +114,27 @@ impl InvoiceWorkflow {
                             request.label()
                         ),
                     );
-                    refund(ctx, &requests[..charged]).await?;
-                    progress.enter(
-                        ctx,
-                        InvoiceStatus::PaymentFailed,
-                        format!("Payment failed for {}; nothing is kept", request.label()),
+                    let refunds = refund(ctx, &requests[..charged], retry_limit).await?;
+                    let failed = format!(
+                        "payment for {} failed ({})",
+                        request.label(),
+                        payment_failure(&error)
                     );
+                    if refunds.failed.is_empty() {
+                        progress.enter(
+                            ctx,
+                            InvoiceStatus::PaymentFailed,
+                            format!("Payment failed for {}; nothing is kept", request.label()),
+                        );
+                        return Err(ApplicationFailure::new(format!(
+                            "{failed}; the {charged} line(s) charged before it were refunded"
+                        ))
+                        .into());
+                    }
+                    let attention = refunds.attention();
+                    progress.enter(ctx, InvoiceStatus::NeedsAttention, attention.clone());
                     return Err(ApplicationFailure::new(format!(
-                        "payment for {} failed ({error}); the {charged} line(s) charged before it were refunded",
-                        request.label()
+                        "{failed}; needs attention: {attention}"
                     ))
                     .into());
                 }
@@ -186,21 +207,39 @@ impl InvoiceWorkflow {
             Some(Decision::Reject) => {
                 let details = signed(format!("Rejected: refunding {}", progress.total));
                 progress.enter(ctx, InvoiceStatus::RefundingRejected, details);
-                let refunds = refund(ctx, &requests).await?;
+                let refunds = refund(ctx, &requests, retry_limit).await?;
+                let handlers = ctx.clone();
+                if !refunds.failed.is_empty() {
+                    progress.enter(ctx, InvoiceStatus::NeedsAttention, refunds.attention());
+                    ctx.wait_condition(move |_| handlers.all_handlers_finished())
+                        .await?;
+                    return Ok(status::needs_attention_result(
+                        "rejected by approver",
+                        &refunds.receipts,
+                        &refunds.failed,
+                    ));
+                }
                 let details = signed(format!("Rejected: {} refunded", progress.total));
                 progress.enter(ctx, InvoiceStatus::Rejected, details);
-                let handlers = ctx.clone();
                 ctx.wait_condition(move |_| handlers.all_handlers_finished())
                     .await?;
-                Ok(status::rejected_result(&refunds))
+                Ok(status::rejected_result(&refunds.receipts))
             }
             None => {
                 let details = format!("No decision in time: refunding {}", progress.total);
                 progress.enter(ctx, InvoiceStatus::RefundingTimedOut, details);
-                let refunds = refund(ctx, &requests).await?;
+                let refunds = refund(ctx, &requests, retry_limit).await?;
+                if !refunds.failed.is_empty() {
+                    progress.enter(ctx, InvoiceStatus::NeedsAttention, refunds.attention());
+                    return Ok(status::needs_attention_result(
+                        "no decision in time",
+                        &refunds.receipts,
+                        &refunds.failed,
+                    ));
+                }
                 let details = format!("No decision in time: {} refunded", progress.total);
                 progress.enter(ctx, InvoiceStatus::TimedOut, details);
-                Ok(status::timed_out_result(timeout, &refunds))
+                Ok(status::timed_out_result(timeout, &refunds.receipts))
             }
         }
     }
@@ -346,31 +385,118 @@ impl Progress {
     }
 }
 
-/// Refunds the given charged lines, one activity each, and returns their receipts.
+/// What a compensation did: the receipts of the refunds that went through, and the refunds
+/// that failed for good, each with its line and reason.
+struct Refunds {
+    receipts: Vec<String>,
+    failed: Vec<String>,
+}
+
+impl Refunds {
+    /// What a person must look into, for the status and the Web UI.
+    fn attention(&self) -> String {
+        format!(
+            "{} of {} refund(s) failed, the money is still charged: {}",
+            self.failed.len(),
+            self.failed.len() + self.receipts.len(),
+            self.failed.join("; ")
+        )
+    }
+}
+
+/// Refunds the given charged lines, one activity each. Every line's refund is attempted, even
+/// after one failed for good: compensation never stops halfway.
 async fn refund(
     ctx: &WorkflowContext<InvoiceWorkflow>,
     charged: &[PaymentRequest],
-) -> WorkflowResult<Vec<String>> {
-    let mut refunds = Vec::with_capacity(charged.len());
+    retry_limit: Option<Duration>,
+) -> WorkflowResult<Refunds> {
+    let mut refunds = Refunds {
+        receipts: Vec::with_capacity(charged.len()),
+        failed: Vec::new(),
+    };
     let refunding = operation_token(ctx);
     for request in charged {
-        let receipt = ctx
+        let refunded = ctx
             .execute_activity(
                 PaymentActivities::refund_payment,
                 request.clone(),
-                payment_options(format!("Refund {}", request.label()), &refunding),
+                payment_options(
+                    format!("Refund {}", request.label()),
+                    &refunding,
+                    retry_limit,
+                ),
             )
-            .await?;
-        refunds.push(receipt);
+            .await;
+        match refunded {
+            Ok(receipt) => refunds.receipts.push(receipt),
+            // Invoices started before this release failed at the first refund that failed.
+            Err(error) if !ctx.patched(COMPENSATION_PATCH) => return Err(error.into()),
+            Err(error) => refunds.failed.push(format!(
+                "refund of {} failed ({})",
+                request.label(),
+                payment_failure(&error)
+            )),
+        }
     }
     Ok(refunds)
 }
 
-fn payment_options(summary: String, token: &WorkflowCancellationToken) -> ActivityOptions {
-    ActivityOptions::with_start_to_close_timeout(PAYMENT_ATTEMPT_TIMEOUT)
-        .summary(summary)
-        .cancellation_token(token.clone())
-        .build()
+/// The gateway's own words for why a payment failed: the innermost cause of the activity's
+/// failure (a timeout's cause is its last attempt's failure).
+fn payment_failure(error: &ActivityExecutionError) -> String {
+    use temporalio_common::protos::temporal::api::failure::v1::failure::FailureInfo;
+    let Some(mut failure) = error.failure() else {
+        return error.to_string();
+    };
+    // A timeout, or a failure that said it could be retried: the retry limit ended it.
+    let mut timed_out = false;
+    loop {
+        timed_out |= match &failure.failure_info {
+            Some(FailureInfo::TimeoutFailureInfo(_)) => true,
+            Some(FailureInfo::ApplicationFailureInfo(info)) => !info.non_retryable,
+            _ => false,
+        };
+        match failure.cause.as_deref() {
+            Some(cause) => failure = cause,
+            None => break,
+        }
+    }
+    if timed_out {
+        format!("gave up at the retry limit; last: {}", failure.message)
+    } else {
+        failure.message.clone()
+    }
+}
+
+/// One charge or refund: 30 s per attempt, retried with backoff. Without a retry limit (an
+/// invoice started before there was one), for as long as it takes; with one, until it has
+/// passed, counted from the first attempt. A declined payment is never retried.
+fn payment_options(
+    summary: String,
+    token: &WorkflowCancellationToken,
+    retry_limit: Option<Duration>,
+) -> ActivityOptions {
+    let Some(limit) = retry_limit else {
+        return ActivityOptions::with_start_to_close_timeout(PAYMENT_ATTEMPT_TIMEOUT)
+            .summary(summary)
+            .cancellation_token(token.clone())
+            .build();
+    };
+    ActivityOptions::with_close_timeouts(ActivityCloseTimeouts::ScheduleAndStartToClose {
+        schedule_to_close: limit,
+        start_to_close: PAYMENT_ATTEMPT_TIMEOUT.min(limit),
+    })
+    .retry_policy(
+        RetryPolicy::builder()
+            .initial_interval(PAYMENT_RETRY_FIRST)
+            .backoff_coefficient(2.0)
+            .maximum_interval(PAYMENT_RETRY_MAX)
+            .build(),
+    )
+    .summary(summary)
+    .cancellation_token(token.clone())
+    .build()
 }
 
 /// A cancellation token for the workflow's timers and activities, owned by the workflow's own

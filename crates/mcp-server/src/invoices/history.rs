@@ -74,9 +74,11 @@ impl Facts {
                 InvoiceStatus::of_result(observed.result.as_deref().unwrap_or_default())
                     .map(InvoiceStatus::state)
             })
-            .unwrap_or(match self.running {
-                true => self.published.unwrap_or(InvoiceState::Processing),
-                false => InvoiceState::Failed,
+            .unwrap_or(match (self.running, self.published) {
+                (true, published) => published.unwrap_or(InvoiceState::Processing),
+                // A charge failed and a refund too: the workflow failed, money is charged.
+                (false, Some(InvoiceState::NeedsAttention)) => InvoiceState::NeedsAttention,
+                (false, _) => InvoiceState::Failed,
             });
         // The workflow's own record first; for invoices that kept none (the tutorial's
         // workflow, or one started before decisions were recorded), what the outcome says.
@@ -100,10 +102,23 @@ impl Facts {
 }
 
 /// The invoice the MCP server stored in the memo at start, if it did.
+pub(super) fn memo_invoice(memo: Option<&Memo>) -> Option<Invoice> {
+    serde_json::from_slice(&memo?.fields.get(INVOICE_MEMO)?.data).ok()
+}
+
+/// The lines and total of the invoice in the memo.
 pub(super) fn memo_contents(memo: Option<&Memo>) -> Option<Contents> {
-    let payload = memo?.fields.get(INVOICE_MEMO)?;
-    let invoice: Invoice = serde_json::from_slice(&payload.data).ok()?;
-    Some(Contents::of(&invoice))
+    memo_invoice(memo).map(|invoice| Contents::of(&invoice))
+}
+
+/// The invoice a workflow was started with, from its first event.
+pub(super) fn started_invoice(event: &HistoryEvent) -> Option<Invoice> {
+    match event.attributes.as_ref()? {
+        Attributes::WorkflowExecutionStartedEventAttributes(started) => {
+            serde_json::from_slice(&started.input.as_ref()?.payloads.first()?.data).ok()
+        }
+        _ => None,
+    }
 }
 
 /// The decision the workflow stored in the memo when it took it, if it did.

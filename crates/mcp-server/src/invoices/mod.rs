@@ -52,6 +52,11 @@ pub enum InvoiceOpError {
         workflow_id = names::workflow_id(.0)
     )]
     DuplicateId(String),
+    #[error(
+        "Invoice id {id} is already in use by a different invoice (workflow {workflow_id}): {differences}. Invoice ids cannot be reused: choose a new id, or resubmit the invoice exactly as it was to get the one already started.",
+        workflow_id = names::workflow_id(.id)
+    )]
+    DuplicateContent { id: String, differences: String },
     /// The workflow refused the decision; its words say why.
     #[error("Invoice {id}: {reason}.")]
     DecisionRefused { id: String, reason: String },
@@ -91,6 +96,7 @@ pub struct Invoices {
     settings: Settings,
     client: OnceCell<Client>,
     approval_timeout: Duration,
+    payment_retry_limit: Duration,
     /// Update and signal request ids are `<this prefix>-<counter>`: unique across processes
     /// and hosts, so that a retried call is recognised and never decides twice.
     request_prefix: String,
@@ -101,7 +107,7 @@ pub struct Invoices {
 }
 
 impl Invoices {
-    pub fn new(settings: Settings, approval_timeout: Duration) -> Self {
+    pub fn new(settings: Settings, approval_timeout: Duration, payment_retry_limit: Duration) -> Self {
         let started = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |t| t.as_nanos());
@@ -110,6 +116,7 @@ impl Invoices {
             settings,
             client: OnceCell::new(),
             approval_timeout,
+            payment_retry_limit,
             requests_sent: AtomicU64::new(0),
             settled: Mutex::default(),
         }

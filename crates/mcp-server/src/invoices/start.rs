@@ -1,7 +1,7 @@
 //! Starting an invoice: check it, then start its workflow under `invoice-<id>`.
 
 use super::{
-    InvoiceOpError, Invoices, OpResult,
+    InvoiceOpError, Invoices, OpResult, history,
     temporal::{CALL_LIMIT, bounded, refused},
 };
 use temporalio_client::{WorkflowIdReusePolicy, WorkflowStartOptions, errors::WorkflowStartError};
@@ -16,7 +16,8 @@ impl Invoices {
     pub async fn start(&self, invoice_data: &serde_json::Value) -> OpResult<Invoice> {
         let invoice = Invoice::from_json(invoice_data)
             .map_err(InvoiceOpError::InvalidInvoice)?
-            .with_approval_timeout(self.approval_timeout);
+            .with_approval_timeout(self.approval_timeout)
+            .with_payment_retry_limit(self.payment_retry_limit);
         let client = self.client().await?;
         let options = WorkflowStartOptions::new(TASK_QUEUE, names::workflow_id(&invoice.id))
             // An invoice id names one invoice forever: its idempotency keys depend on it.
@@ -40,10 +41,33 @@ impl Invoices {
         .await?;
         match started {
             Ok(_) => Ok(invoice),
+            // A retry of a start that timed out on our side but went through: the same
+            // invoice is the same invoice, and it has started.
             Err(WorkflowStartError::AlreadyStarted { .. }) => {
-                Err(InvoiceOpError::DuplicateId(invoice.id))
+                let existing = self.submitted(&invoice.id).await?;
+                match existing.map(|existing| existing.differences(&invoice)) {
+                    Some(differences) if differences.is_empty() => Ok(invoice),
+                    Some(differences) => Err(InvoiceOpError::DuplicateContent {
+                        id: invoice.id,
+                        differences: differences.join("; "),
+                    }),
+                    None => Err(InvoiceOpError::DuplicateId(invoice.id)),
+                }
             }
             Err(error) => Err(refused("start the invoice", error)),
         }
+    }
+
+    /// The invoice that was started under `invoice_id`: from the memo this server writes,
+    /// else from the workflow's input (an invoice started by the tutorial's server).
+    async fn submitted(&self, invoice_id: &str) -> OpResult<Option<Invoice>> {
+        let handle = self.handle(invoice_id).await?;
+        let described = self.describe(&handle, invoice_id, CALL_LIMIT).await?;
+        let info = described.raw().workflow_execution_info.as_ref();
+        if let Some(invoice) = history::memo_invoice(info.and_then(|info| info.memo.as_ref())) {
+            return Ok(Some(invoice));
+        }
+        let events = self.history(&handle, invoice_id).await?;
+        Ok(events.first().and_then(history::started_invoice))
     }
 }

@@ -159,7 +159,11 @@ impl Invoices {
             result,
             finished: true,
         };
-        if status != WorkflowExecutionStatus::Completed {
+        // A completed invoice has its result, a failed one its reason; the rest a label.
+        if !matches!(
+            status,
+            WorkflowExecutionStatus::Completed | WorkflowExecutionStatus::Failed
+        ) {
             return Ok(finished(closed_label(status).to_owned(), None));
         }
         let result = bounded(
@@ -170,9 +174,10 @@ impl Invoices {
         .await?;
         match result {
             Ok(result) => Ok(finished(status_of_result(result.clone()), Some(result))),
-            Err(WorkflowGetResultError::Failed(failure)) => {
-                Ok(finished(format!("Failed: {failure}"), None))
-            }
+            Err(WorkflowGetResultError::Failed(failure)) => Ok(finished(
+                format!("Failed: {}", failure.failure().message),
+                None,
+            )),
             Err(error) => Err(refused("read the invoice outcome", error)),
         }
     }
