@@ -166,7 +166,11 @@ async fn racing_approve_and_reject_record_one_decision() {
         };
         // The loser is told which decision stands; the winner's is the one recorded.
         let won = winner.structured.as_ref().expect("structured")["decision"]["decision"].clone();
-        let past = if won == "approve" { "approved" } else { "rejected" };
+        let past = if won == "approve" {
+            "approved"
+        } else {
+            "rejected"
+        };
         assert!(
             loser.text.contains(&format!("was already {past} by ")),
             "{loser:?}"

@@ -159,7 +159,8 @@ async fn the_first_decision_stands() {
     for tool in ["approve_invoice", "reject_invoice"] {
         let refused = mcp.call(tool, json!({"invoice_id": "INV-004"})).await.err();
         assert!(
-            refused.contains("Invoice INV-004: the invoice was already rejected by ana via rmcp at ")
+            refused
+                .contains("Invoice INV-004: the invoice was already rejected by ana via rmcp at ")
                 && refused.contains("the first decision stands"),
             "{tool}: {refused}"
         );
@@ -183,7 +184,10 @@ async fn the_first_decision_stands() {
         )
         .await
         .expect_err("a second decision by Update");
-    assert!(refused.to_string().contains("already rejected"), "{refused}");
+    assert!(
+        refused.to_string().contains("already rejected"),
+        "{refused}"
+    );
     // ...and its tutorial signal changes nothing.
     handle
         .signal(

@@ -45,7 +45,11 @@ async fn a_declined_charge_refunds_the_lines_charged_before_it() {
 
     let view = await_state(&mcp, "DECLINE-1", "failed", STEP).await;
     // A decline is final: no retries, no waiting for the retry limit.
-    assert!(started.elapsed() < Duration::from_secs(15), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        started.elapsed()
+    );
     let status = view["status"].as_str().unwrap();
     assert!(
         status.starts_with("Failed: payment for line 2: Design Services $2000.00 failed")
@@ -54,7 +58,12 @@ async fn a_declined_charge_refunds_the_lines_charged_before_it() {
         "{status}"
     );
     server.books().assert_moved("DECLINE-1", &[1], &[1]);
-    record_history(&server.client().await, "invoice-DECLINE-1", "payment_failed").await;
+    record_history(
+        &server.client().await,
+        "invoice-DECLINE-1",
+        "payment_failed",
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -519,7 +519,9 @@ impl History {
             .filter(|event| {
                 matches!(
                     event.attributes,
-                    Some(Attributes::WorkflowExecutionUpdateAcceptedEventAttributes(_))
+                    Some(Attributes::WorkflowExecutionUpdateAcceptedEventAttributes(
+                        _
+                    ))
                 )
             })
             .count()
@@ -589,7 +591,11 @@ impl Books {
             .iter()
             .filter(|e| e.invoice_id == invoice_id)
             .count();
-        assert_eq!(booked, charged.len() + refunded.len(), "ledger of {invoice_id}");
+        assert_eq!(
+            booked,
+            charged.len() + refunded.len(),
+            "ledger of {invoice_id}"
+        );
     }
 }
 

@@ -85,12 +85,12 @@ impl Faults {
             Operation::Charge if self.decline.contains(item) => Err(GatewayError::Declined(
                 format!("the card was declined for {item}"),
             )),
-            Operation::Charge if self.unavailable.contains(item) => Err(
-                GatewayError::Unavailable(format!("no answer while charging {item}")),
-            ),
-            Operation::Refund if self.refund_decline.contains(item) => Err(
-                GatewayError::Declined(format!("the refund of {item} was refused")),
-            ),
+            Operation::Charge if self.unavailable.contains(item) => Err(GatewayError::Unavailable(
+                format!("no answer while charging {item}"),
+            )),
+            Operation::Refund if self.refund_decline.contains(item) => Err(GatewayError::Declined(
+                format!("the refund of {item} was refused"),
+            )),
             _ => Ok(()),
         }
     }

@@ -36,7 +36,10 @@ impl Config {
             .map(|name| name.trim().to_owned())
             .find(|name| !name.is_empty())
             .unwrap_or_else(|| workflows::decision::UNKNOWN_SENDER.to_owned());
-        let approver: String = approver.chars().take(workflows::decision::MAX_BY_LEN).collect();
+        let approver: String = approver
+            .chars()
+            .take(workflows::decision::MAX_BY_LEN)
+            .collect();
         Ok(Self {
             approval_timeout,
             payment_retry_limit,

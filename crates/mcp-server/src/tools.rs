@@ -29,7 +29,9 @@ use rmcp::{
 use schemars::JsonSchema;
 use serde::Deserialize;
 use std::sync::Arc;
-use workflows::{Decision, DecisionRequest, Invoice, InvoiceState, InvoiceStatus, Signature, names};
+use workflows::{
+    Decision, DecisionRequest, Invoice, InvoiceState, InvoiceStatus, Signature, names,
+};
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct ProcessInvoiceArgs {

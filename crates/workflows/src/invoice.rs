@@ -246,7 +246,10 @@ impl Invoice {
         for (number, (a, b)) in ours.lines.iter().zip(&theirs.lines).enumerate() {
             let line = number + 1;
             if a.item != b.item {
-                differences.push(format!("line {line} item is {:?} there, {:?} here", a.item, b.item));
+                differences.push(format!(
+                    "line {line} item is {:?} there, {:?} here",
+                    a.item, b.item
+                ));
             }
             if a.cents() != b.cents() {
                 differences.push(format!(
@@ -452,7 +455,13 @@ mod tests {
 
     #[test]
     fn ignores_caller_supplied_server_fields_of_any_type() {
-        for timeout in [json!(1), json!("soon"), json!(-1), json!(1e300), json!({"a": []})] {
+        for timeout in [
+            json!(1),
+            json!("soon"),
+            json!(-1),
+            json!(1e300),
+            json!({"a": []}),
+        ] {
             let mut value = tutorial_invoice();
             value["approval_timeout_seconds"] = timeout.clone();
             value["payment_retry_limit_seconds"] = timeout.clone();

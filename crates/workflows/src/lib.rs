@@ -17,7 +17,7 @@ pub mod payments;
 pub mod status;
 mod workflow;
 
-pub use invoice::{Invoice, InvoiceError, InvoiceLine};
 pub use decision::{Decision, DecisionOutcome, DecisionRecord, DecisionRequest, Signature};
+pub use invoice::{Invoice, InvoiceError, InvoiceLine};
 pub use status::{InvoiceState, InvoiceStatus};
 pub use workflow::InvoiceWorkflow;

@@ -6,8 +6,8 @@
 
 use crate::{
     decision::{
-        self, Decision, DecisionOutcome, DecisionRecord, DecisionRequest, InvoiceSnapshot,
-        Refusal, Signature,
+        self, Decision, DecisionOutcome, DecisionRecord, DecisionRequest, InvoiceSnapshot, Refusal,
+        Signature,
     },
     invoice::{Invoice, format_amount},
     names::{
@@ -22,8 +22,8 @@ use temporalio_common::{MemoValue, RetryPolicy, error::ActivityExecutionError};
 use temporalio_macros::{workflow, workflow_methods};
 use temporalio_sdk::{
     ActivityCloseTimeouts, ActivityOptions, ApplicationFailure, CancellableFuture,
-    SyncWorkflowContext, TimerOptions,
-    WorkflowCancellationToken, WorkflowContext, WorkflowContextView, WorkflowResult,
+    SyncWorkflowContext, TimerOptions, WorkflowCancellationToken, WorkflowContext,
+    WorkflowContextView, WorkflowResult,
 };
 
 /// What a handler may fail with: the SDK sends its text to the caller.
@@ -282,7 +282,8 @@ impl InvoiceWorkflow {
         request: DecisionRequest,
     ) -> Result<DecisionOutcome, HandlerError> {
         let now = ctx.workflow_time();
-        let refused = ctx.state(|s| decision::refusal(s.status, s.decision.as_ref(), s.deadline, now));
+        let refused =
+            ctx.state(|s| decision::refusal(s.status, s.decision.as_ref(), s.deadline, now));
         if let Some(refusal) = refused {
             return Err(refusal.into());
         }

@@ -91,7 +91,10 @@ impl Invoices {
             }
             Sent::Pending => (Delivery::Pending, waiting()),
             Sent::Accepted => (Delivery::Accepted, self.observe(&handle, invoice_id).await?),
-            Sent::Signalled => (Delivery::Signalled, self.observe(&handle, invoice_id).await?),
+            Sent::Signalled => (
+                Delivery::Signalled,
+                self.observe(&handle, invoice_id).await?,
+            ),
         };
         Ok(Decided {
             view: facts.view(invoice_id, observed),
@@ -138,8 +141,8 @@ impl Invoices {
         invoice_id: &str,
         request: &DecisionRequest,
     ) -> OpResult<()> {
-        let signature = serde_json::to_vec(&request.signature)
-            .map_err(|e| refused("sign the decision", e))?;
+        let signature =
+            serde_json::to_vec(&request.signature).map_err(|e| refused("sign the decision", e))?;
         let header = Header {
             fields: HashMap::from([(
                 DECISION_HEADER.to_owned(),

@@ -82,14 +82,11 @@ impl Facts {
             });
         // The workflow's own record first; for invoices that kept none (the tutorial's
         // workflow, or one started before decisions were recorded), what the outcome says.
-        let decision = observed
-            .decision
-            .or(self.decision)
-            .or_else(|| match state {
-                InvoiceState::Approved => Some(DecisionRecord::unrecorded(Decision::Approve)),
-                InvoiceState::Rejected => Some(DecisionRecord::unrecorded(Decision::Reject)),
-                _ => None,
-            });
+        let decision = observed.decision.or(self.decision).or_else(|| match state {
+            InvoiceState::Approved => Some(DecisionRecord::unrecorded(Decision::Approve)),
+            InvoiceState::Rejected => Some(DecisionRecord::unrecorded(Decision::Reject)),
+            _ => None,
+        });
         let mut view =
             InvoiceView::new(invoice_id, state, observed.status).with_contents(self.contents);
         view.decision = decision;
@@ -191,8 +188,8 @@ fn story_line(event: &HistoryEvent) -> Option<String> {
                 REJECT_SIGNAL => Decision::Reject,
                 other => return Some(format!("{when} Signal {other}")),
             };
-            let signature = signed_header(signal.header.as_ref())
-                .unwrap_or_else(Signature::unknown_signal);
+            let signature =
+                signed_header(signal.header.as_ref()).unwrap_or_else(Signature::unknown_signal);
             format!(
                 "{} sent by signal: {}",
                 decision_noun(decision),
@@ -296,7 +293,10 @@ mod tests {
     fn steps(name: &str) -> Vec<String> {
         story(&recorded(name))
             .into_iter()
-            .map(|line| line.split_once(' ').map_or(line.clone(), |(_, what)| what.to_owned()))
+            .map(|line| {
+                line.split_once(' ')
+                    .map_or(line.clone(), |(_, what)| what.to_owned())
+            })
             .collect()
     }
 
@@ -311,7 +311,10 @@ mod tests {
             "{steps:#?}"
         );
         assert!(
-            steps.last().unwrap().starts_with("Finished: Invoice approved and processed:"),
+            steps
+                .last()
+                .unwrap()
+                .starts_with("Finished: Invoice approved and processed:"),
             "{steps:#?}"
         );
     }
@@ -330,7 +333,10 @@ mod tests {
     fn the_story_of_each_outcome_ends_in_it() {
         for (name, ending) in [
             ("rejected", "Finished: Invoice rejected by approver"),
-            ("timed_out", "Finished: Invoice rejected: approval timeout after"),
+            (
+                "timed_out",
+                "Finished: Invoice rejected: approval timeout after",
+            ),
         ] {
             let steps = steps(name);
             assert!(
@@ -350,7 +356,10 @@ mod tests {
             "Rejected by approver"
         );
         assert_eq!(status_of_result("something else".into()), "something else");
-        assert_eq!(closed_label(WorkflowExecutionStatus::Terminated), "Terminated");
+        assert_eq!(
+            closed_label(WorkflowExecutionStatus::Terminated),
+            "Terminated"
+        );
     }
 
     #[test]

@@ -107,7 +107,11 @@ pub struct Invoices {
 }
 
 impl Invoices {
-    pub fn new(settings: Settings, approval_timeout: Duration, payment_retry_limit: Duration) -> Self {
+    pub fn new(
+        settings: Settings,
+        approval_timeout: Duration,
+        payment_retry_limit: Duration,
+    ) -> Self {
         let started = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |t| t.as_nanos());

@@ -60,7 +60,13 @@ impl Invoices {
         invoice_id: &str,
     ) -> OpResult<Facts> {
         let described = self.describe(handle, invoice_id, CALL_LIMIT).await?;
-        let facts = Facts::of(&described.raw().workflow_execution_info.clone().unwrap_or_default());
+        let facts = Facts::of(
+            &described
+                .raw()
+                .workflow_execution_info
+                .clone()
+                .unwrap_or_default(),
+        );
         if facts.settled() {
             let mut settled = self.settled.lock().expect("settled facts");
             if settled.len() >= MAX_SETTLED {
