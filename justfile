@@ -25,6 +25,11 @@ soak count="200":
     cargo build --workspace --all-targets
     SOAK_INVOICES={{count}} cargo test --workspace --test e2e soak -- --nocapture
 
+# The property test over every tool's arguments, for longer (FUZZ_SEED replays a run).
+fuzz cases="2000":
+    cargo build --workspace --all-targets
+    FUZZ_CASES={{cases}} FUZZ_SEED="${FUZZ_SEED:-$RANDOM$RANDOM}" cargo test --workspace --test e2e fuzz -- --nocapture
+
 # Re-record the replay histories in tests/histories from fresh end-to-end runs.
 record-histories:
     cargo build --workspace --all-targets

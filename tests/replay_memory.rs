@@ -1,6 +1,8 @@
-//! A finished invoice must leave nothing behind in the worker. Replays the recorded approved
-//! invoice (whose approval cancels the deadline timer) many times on the current code and
-//! counts the bytes still allocated: they must not grow with the number of invoices run.
+//! A finished invoice must leave nothing behind in the worker. Replays the recorded approved,
+//! rejected and timed-out invoices (an approval cancels the deadline timer, a rejection too
+//! and then refunds, a timeout lets the timer fire and refunds) many times on the current
+//! code and counts the bytes still allocated: they must not grow with the number of invoices
+//! run.
 //!
 //! temporalio-sdk 1.1 kept every such workflow's whole context alive when its timer was
 //! cancelled on the workflow's default cancellation token; `operation_token` in the workflow
@@ -57,29 +59,42 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
 
-/// Replays `count` copies of the approved invoice on one replay worker, as a worker runs many
-/// invoices one after another.
-async fn replay_approved_invoices(replayer: &WorkflowReplayer, json: &[u8], count: usize) {
-    let histories = (0..count).map(|_| WorkflowHistory::from_json(json).expect("approved.json"));
+/// The outcomes replayed, one recorded history each.
+const OUTCOMES: [&str; 3] = ["approved", "rejected", "timed_out"];
+
+/// Replays `rounds` copies of each outcome's history on one replay worker, as a worker runs
+/// many invoices one after another.
+async fn replay_invoices(replayer: &WorkflowReplayer, histories: &[Vec<u8>], rounds: usize) {
+    let copies = (0..rounds).flat_map(|_| {
+        histories
+            .iter()
+            .map(|json| WorkflowHistory::from_json(json).expect("a recorded history"))
+    });
     let results = replayer
-        .replay_workflows(histories)
+        .replay_workflows(copies)
         .await
         .expect("the replay worker runs");
-    assert_eq!(results.len(), count);
+    assert_eq!(results.len(), rounds * histories.len());
     for result in results {
         assert!(
             result.replay_failure.is_none(),
-            "the approved invoice replays"
+            "a recorded invoice replays: {:?}",
+            result.replay_failure
         );
     }
 }
 
 #[tokio::test(flavor = "current_thread")]
 async fn a_finished_invoice_leaves_no_memory_behind() {
-    let json = std::fs::read(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/histories/approved.json"),
-    )
-    .expect("tests/histories/approved.json");
+    let histories: Vec<Vec<u8>> = OUTCOMES
+        .iter()
+        .map(|name| {
+            let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/histories")
+                .join(format!("{name}.json"));
+            std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        })
+        .collect();
     let replayer = WorkflowReplayer::new(
         WorkflowReplayerOptions::new()
             .register_workflow::<InvoiceWorkflow>()
@@ -89,15 +104,16 @@ async fn a_finished_invoice_leaves_no_memory_behind() {
     .expect("replayer");
 
     // The first runs fill caches and one-time state; only growth after them counts.
-    replay_approved_invoices(&replayer, &json, 20).await;
-    const RUNS: usize = 100;
+    replay_invoices(&replayer, &histories, 10).await;
+    const ROUNDS: usize = 40;
+    let runs = ROUNDS * histories.len();
     let before = LIVE_BYTES.load(Ordering::Relaxed);
-    replay_approved_invoices(&replayer, &json, RUNS).await;
-    let per_invoice = (LIVE_BYTES.load(Ordering::Relaxed) - before) / RUNS as isize;
+    replay_invoices(&replayer, &histories, ROUNDS).await;
+    let per_invoice = (LIVE_BYTES.load(Ordering::Relaxed) - before) / runs as isize;
     // Measured: about 750 bytes per invoice stay with the SDK's replay worker whatever the
     // workflow does; with the timer on the workflow's default token, about 5,500.
     assert!(
         per_invoice < 2_048,
-        "{per_invoice} bytes per finished invoice are still allocated after {RUNS} of them"
+        "{per_invoice} bytes per finished invoice are still allocated after {runs} of them"
     );
 }

@@ -89,20 +89,45 @@ async fn unknown_ids_duplicates_and_malformed_arguments_are_named() {
     assert!(error.contains("missing field `invoice_data`"), "{error}");
 
     start_and_await_approval(&mcp, "DUP-1").await;
+    // An agent retrying a start that timed out on its side: the same invoice is the same
+    // invoice, and it has started (even through a server with another approval timeout).
+    let other = McpSession::start(
+        &server.address,
+        server.dir(),
+        &[("INVOICE_APPROVAL_TIMEOUT", "1h")],
+    )
+    .await;
+    for session in [&mcp, &other] {
+        let again = session
+            .call(
+                "process_invoice",
+                json!({ "invoice_data": tutorial_invoice("DUP-1") }),
+            )
+            .await
+            .ok();
+        assert_eq!(
+            again,
+            "Started processing invoice DUP-1. Workflow ID: invoice-DUP-1"
+        );
+    }
+    // Another invoice under the same id is a duplicate, and the answer names the difference.
+    let mut changed = tutorial_invoice("DUP-1");
+    changed["lines"][1]["amount"] = json!(2500.0);
     let duplicate = mcp
-        .call(
-            "process_invoice",
-            json!({ "invoice_data": tutorial_invoice("DUP-1") }),
-        )
+        .call("process_invoice", json!({ "invoice_data": changed }))
         .await
         .err();
     assert!(
-        duplicate.contains("Invoice id DUP-1 is already in use"),
+        duplicate.starts_with(
+            "Invoice id DUP-1 is already in use by a different invoice (workflow invoice-DUP-1): line 2 amount is $2000.00 there, $2500.00 here."
+        ),
         "{duplicate}"
     );
-    // The original invoice is untouched.
+    // The original invoice is untouched, and there is one.
     mcp.await_status("DUP-1", "Awaiting approval", crate::STEP)
         .await;
+    assert_eq!(server.invoice_count().await, 1);
+    server.books().assert_invoice("DUP-1", 2, false);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -37,7 +37,7 @@ async fn a_worker_killed_while_awaiting_approval_loses_nothing() {
         .await;
     assert_eq!(
         reply.ok(),
-        "Sent approval signal for invoice INV-010. No worker is running: the decision is recorded and applied when a worker runs the invoice, unless its deadline has passed by then (status: Awaiting approval)."
+        "Sent approval signal for invoice INV-010. No worker is running: the decision is recorded and applied when a worker runs the invoice, unless it was decided before or its deadline has passed by then (status: Awaiting approval)."
     );
 
     let second = WorkerProcess::start(&server);
@@ -141,6 +141,47 @@ async fn the_worker_stops_cleanly_on_sigterm() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     let status = worker.terminate();
     assert!(status.success(), "worker exited with {status}");
+}
+
+#[test]
+fn the_worker_honours_sigterm_and_ctrl_c_while_temporal_does_not_answer() {
+    // A server that takes connections and never says a word: the worker is stuck in its
+    // start-up, the moment a stop request used to be lost.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+    let address = silent.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().expect("a temp dir");
+    for signal in [libc::SIGTERM, libc::SIGINT] {
+        let mut command = Command::new(binary("worker"));
+        command
+            .env("TEMPORAL_ADDRESS", &address)
+            .env("PAYMENT_LEDGER", dir.path().join("payments.db"));
+        let mut worker = command
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the worker");
+        std::thread::sleep(Duration::from_millis(1500));
+        assert!(
+            worker.try_wait().unwrap().is_none(),
+            "the worker gave up by itself"
+        );
+        let asked = Instant::now();
+        unsafe { libc::kill(worker.id() as i32, signal) };
+        let status = loop {
+            if let Some(status) = worker.try_wait().unwrap() {
+                break status;
+            }
+            if asked.elapsed() > Duration::from_secs(5) {
+                let _ = worker.kill();
+                panic!("the worker ignored signal {signal} for 5 s");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        assert!(
+            status.success(),
+            "signal {signal}: the worker exited with {status}"
+        );
+    }
 }
 
 #[test]

@@ -8,6 +8,7 @@ mod bad_input;
 mod chaos;
 mod decisions;
 mod failures;
+mod fuzz;
 mod lifecycle;
 mod payments;
 mod protocol;

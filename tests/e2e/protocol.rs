@@ -11,7 +11,8 @@ use std::{
     time::Duration,
 };
 
-struct RawSession {
+/// The mcp-server spoken to line by line, as a client with bugs of its own would.
+pub struct RawSession {
     child: Child,
     stdin: Option<ChildStdin>,
     replies: Receiver<Value>,
@@ -21,8 +22,13 @@ struct RawSession {
 impl RawSession {
     fn start() -> Self {
         // Temporal is deliberately unreachable: nothing here may get as far as starting work.
+        Self::start_with_temporal("127.0.0.1:1")
+    }
+
+    /// A session with an mcp-server for the Temporal server at `address`.
+    pub fn start_with_temporal(address: &str) -> Self {
         let mut child = Command::new(binary("mcp-server"))
-            .env("TEMPORAL_ADDRESS", "127.0.0.1:1")
+            .env("TEMPORAL_ADDRESS", address)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -54,18 +60,18 @@ impl RawSession {
         session
     }
 
-    fn send_line(&mut self, line: &str) {
+    pub fn send_line(&mut self, line: &str) {
         let stdin = self.stdin.as_mut().unwrap();
         stdin.write_all(line.as_bytes()).unwrap();
         stdin.write_all(b"\n").unwrap();
         stdin.flush().unwrap();
     }
 
-    fn reply(&self) -> Option<Value> {
+    pub fn reply(&self) -> Option<Value> {
         self.replies.recv_timeout(Duration::from_secs(10)).ok()
     }
 
-    fn request(&mut self, method: &str, params: Value) -> Value {
+    pub fn request(&mut self, method: &str, params: Value) -> Value {
         self.next_id += 1;
         let message =
             json!({"jsonrpc": "2.0", "id": self.next_id, "method": method, "params": params});
@@ -76,7 +82,7 @@ impl RawSession {
 
     /// The server still answers a normal request.
     #[track_caller]
-    fn assert_alive(&mut self) {
+    pub fn assert_alive(&mut self) {
         let tools = self.request("tools/list", json!({}));
         assert_eq!(
             tools["result"]["tools"].as_array().map(Vec::len),

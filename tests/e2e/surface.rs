@@ -173,11 +173,12 @@ async fn an_invoice_answers_in_structure_from_start_to_result() {
     structured(listed, "list_invoices", &schemas);
 
     // The prompt walks a human through what is pending.
-    let prompt = mcp
-        .client()
-        .get_prompt(GetPromptRequestParams::new("review_pending_invoices"))
-        .await
-        .expect("prompts/get");
+    let prompt = harness::bounded(
+        mcp.client()
+            .get_prompt(GetPromptRequestParams::new("review_pending_invoices")),
+    )
+    .await
+    .expect("prompts/get");
     let prompt_json = serde_json::to_value(&prompt).unwrap();
     assert_mcp_valid("GetPromptResult", &prompt_json);
     let prompt_text = prompt_json["messages"][0]["content"]["text"]
@@ -233,17 +234,16 @@ async fn an_invoice_answers_in_structure_from_start_to_result() {
     );
 
     // The invoice as a resource: details and a short history.
-    let templates = mcp
-        .client()
-        .list_all_resource_templates()
+    let templates = harness::bounded(mcp.client().list_all_resource_templates())
         .await
         .expect("resources/templates/list");
     assert_eq!(templates[0].uri_template, "invoice://{invoice_id}");
-    let read = mcp
-        .client()
-        .read_resource(ReadResourceRequestParams::new("invoice://INV-S1"))
-        .await
-        .expect("resources/read");
+    let read = harness::bounded(
+        mcp.client()
+            .read_resource(ReadResourceRequestParams::new("invoice://INV-S1")),
+    )
+    .await
+    .expect("resources/read");
     assert_mcp_valid("ReadResourceResult", &serde_json::to_value(&read).unwrap());
     let ResourceContents::TextResourceContents {
         text, mime_type, ..
@@ -275,11 +275,12 @@ async fn an_invoice_answers_in_structure_from_start_to_result() {
             "{line} / {step}"
         );
     }
-    let unknown = mcp
-        .client()
-        .read_resource(ReadResourceRequestParams::new("invoice://NOPE-1"))
-        .await
-        .expect_err("an unknown invoice is not a resource");
+    let unknown = harness::bounded(
+        mcp.client()
+            .read_resource(ReadResourceRequestParams::new("invoice://NOPE-1")),
+    )
+    .await
+    .expect_err("an unknown invoice is not a resource");
     assert!(unknown.to_string().contains("was not found"), "{unknown}");
 }
 

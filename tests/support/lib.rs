@@ -45,13 +45,27 @@ pub fn binary(name: &str) -> PathBuf {
     })
 }
 
-/// A free TCP port on the loopback interface.
+/// A free TCP port on the loopback interface, never handed out before in this process: tests
+/// run in parallel threads, and the system may offer a port that another test was given but
+/// has not bound yet.
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free loopback port")
-        .port()
+    static HANDED_OUT: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut handed_out = HANDED_OUT.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free loopback port")
+            .port();
+        if !handed_out.contains(&port) {
+            handed_out.push(port);
+            return port;
+        }
+    }
 }
+
+/// The longest any one MCP call may take in a test: every tool answers well within it, so
+/// a call that does not is a failure, not a hang.
+pub const CALL_BOUND: Duration = Duration::from_secs(30);
 
 /// The tools the MCP server offers, in the order it lists them (alphabetical).
 pub const TOOL_NAMES: [&str; 5] = [
@@ -61,6 +75,14 @@ pub const TOOL_NAMES: [&str; 5] = [
     "process_invoice",
     "reject_invoice",
 ];
+
+/// Awaits an MCP request that is not a tool call (prompts, resources); fails the test if it
+/// takes longer than [`CALL_BOUND`].
+pub async fn bounded<T>(request: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(CALL_BOUND, request)
+        .await
+        .unwrap_or_else(|_| panic!("an MCP request did not answer within {CALL_BOUND:?}"))
+}
 
 /// The tutorial's invoice under another id: two lines, $7000.00 in all.
 pub fn tutorial_invoice(id: &str) -> Value {
@@ -386,13 +408,16 @@ impl McpSession {
         McpSession { service, pid }
     }
 
-    /// Calls a tool; a protocol-level error fails the test.
+    /// Calls a tool; a protocol-level error, or no answer within [`CALL_BOUND`], fails the
+    /// test.
     pub async fn call(&self, tool: &str, arguments: Value) -> Reply {
         let arguments = arguments.as_object().cloned().unwrap_or_default();
-        let result = self
+        let call = self
             .service
-            .call_tool(CallToolRequestParams::new(tool.to_owned()).with_arguments(arguments))
+            .call_tool(CallToolRequestParams::new(tool.to_owned()).with_arguments(arguments));
+        let result = tokio::time::timeout(CALL_BOUND, call)
             .await
+            .unwrap_or_else(|_| panic!("{tool} did not answer within {CALL_BOUND:?}"))
             .unwrap_or_else(|e| panic!("{tool} failed at the protocol level: {e}"));
         let mut texts = result
             .content
@@ -435,7 +460,9 @@ impl McpSession {
 
     /// The tools the server lists.
     pub async fn tools(&self) -> Vec<rmcp::model::Tool> {
-        self.service.list_all_tools().await.expect("tools/list")
+        bounded(self.service.list_all_tools())
+            .await
+            .expect("tools/list")
     }
 
     /// Resident memory of the MCP server process, in KiB.

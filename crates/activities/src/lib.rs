@@ -27,11 +27,22 @@ pub trait PaymentGateway: Send + Sync + 'static {
         idempotency_key: &str,
         request: &PaymentRequest,
     ) -> Result<(), GatewayError>;
+    /// Refunds a charge. A refund of a line that was never charged (its charge gave up
+    /// before the gateway took it) moves nothing and succeeds as [`Refund::NothingCharged`].
     async fn refund(
         &self,
         idempotency_key: &str,
         request: &PaymentRequest,
-    ) -> Result<(), GatewayError>;
+    ) -> Result<Refund, GatewayError>;
+}
+
+/// What a refund did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refund {
+    /// The money went back.
+    Refunded,
+    /// There was no charge to give back.
+    NothingCharged,
 }
 
 /// Why a gateway did not move the money.
@@ -44,13 +55,18 @@ pub enum GatewayError {
     /// Trying again may help (a timeout, a 503): Temporal retries the activity.
     #[error("gateway unavailable: {0}")]
     Unavailable(String),
+    /// A refund found no charge to give back.
+    #[error("nothing was charged")]
+    NothingCharged,
 }
 
 impl GatewayError {
     /// The activity failure Temporal sees: retried unless the gateway said it is final.
     fn into_activity_error(self) -> ActivityError {
         let failure = match &self {
-            GatewayError::Declined(_) => ApplicationFailure::non_retryable(self),
+            GatewayError::Declined(_) | GatewayError::NothingCharged => {
+                ApplicationFailure::non_retryable(self)
+            }
             GatewayError::Unavailable(_) => ApplicationFailure::new(self),
         };
         ActivityError::application(failure)
@@ -142,6 +158,7 @@ impl SimulatedGateway {
         .map_err(|e| GatewayError::Unavailable(e.to_string()))?
         .map_err(|e| match e {
             LedgerError::Database(_) => GatewayError::Unavailable(e.to_string()),
+            LedgerError::NothingToRefund { .. } => GatewayError::NothingCharged,
             other => GatewayError::Declined(other.to_string()),
         })?;
         let verb = match operation {
@@ -168,8 +185,12 @@ impl PaymentGateway for SimulatedGateway {
         self.book(key, Operation::Charge, request).await
     }
 
-    async fn refund(&self, key: &str, request: &PaymentRequest) -> Result<(), GatewayError> {
-        self.book(key, Operation::Refund, request).await
+    async fn refund(&self, key: &str, request: &PaymentRequest) -> Result<Refund, GatewayError> {
+        match self.book(key, Operation::Refund, request).await {
+            Ok(()) => Ok(Refund::Refunded),
+            Err(GatewayError::NothingCharged) => Ok(Refund::NothingCharged),
+            Err(error) => Err(error),
+        }
     }
 }
 
@@ -209,10 +230,17 @@ impl Payments {
         request: PaymentRequest,
     ) -> Result<String, ActivityError> {
         let key = request.idempotency_key(Operation::Refund);
-        self.gateway
+        let refund = self
+            .gateway
             .refund(&key, &request)
             .await
             .map_err(GatewayError::into_activity_error)?;
-        Ok(request.refund_receipt())
+        Ok(match refund {
+            Refund::Refunded => request.refund_receipt(),
+            Refund::NothingCharged => format!(
+                "Nothing to refund for {}: it was never charged",
+                request.line.item
+            ),
+        })
     }
 }

@@ -62,11 +62,16 @@ pub fn guarded() -> Guarded {
         let mut from_rmcp = BufReader::new(from_rmcp).lines();
         loop {
             let line = tokio::select! {
+                // The guard's answers first: none may be left behind when rmcp ends.
+                biased;
+                Some(answer) = answered.recv() => answer,
                 line = from_rmcp.next_line() => match line {
                     Ok(Some(line)) => line,
-                    _ => break,
+                    _ => match answered.try_recv() {
+                        Ok(answer) => answer,
+                        Err(_) => break,
+                    },
                 },
-                Some(answer) = answered.recv() => answer,
             };
             let written = async {
                 stdout.write_all(line.as_bytes()).await?;

@@ -248,11 +248,14 @@ impl InvoiceTools {
             Decision::Approve => ("approve_invoice", "approval"),
             Decision::Reject => ("reject_invoice", "rejection"),
         };
-        let client = peer
+        let client: String = peer
             .peer_info()
-            .map(|info| info.client_info.name.clone())
-            .filter(|name| !name.trim().is_empty())
-            .unwrap_or_else(|| UNNAMED_CLIENT.to_owned());
+            .map(|info| info.client_info.name.trim().to_owned())
+            .filter(|name| !name.is_empty())
+            .unwrap_or_else(|| UNNAMED_CLIENT.to_owned())
+            .chars()
+            .take(workflows::decision::MAX_VIA_LEN)
+            .collect();
         let request = DecisionRequest {
             decision,
             signature: Signature {
@@ -274,7 +277,7 @@ impl InvoiceTools {
                 view.status
             ),
             Delivery::Pending => format!(
-                "No worker is running: the decision is recorded and applied when a worker runs the invoice, unless its deadline has passed by then (status: {})",
+                "No worker is running: the decision is recorded and applied when a worker runs the invoice, unless it was decided before or its deadline has passed by then (status: {})",
                 view.status
             ),
             Delivery::Signalled => format!(

@@ -8,7 +8,9 @@ use rmcp::{
 };
 use schemars::JsonSchema;
 use serde::Serialize;
-use workflows::{Invoice, InvoiceState, decision::DecisionRecord, invoice::format_amount};
+use workflows::{
+    Invoice, InvoiceLine, InvoiceState, decision::DecisionRecord, invoice::format_amount,
+};
 
 /// An invoice as it stands: what every invoice tool answers.
 #[derive(Clone, Debug, Serialize, JsonSchema)]
@@ -59,9 +61,12 @@ pub struct Contents {
 
 impl Contents {
     pub fn of(invoice: &Invoice) -> Self {
+        Self::of_lines(&invoice.lines)
+    }
+
+    pub fn of_lines(lines: &[InvoiceLine]) -> Self {
         Contents {
-            lines: invoice
-                .lines
+            lines: lines
                 .iter()
                 .map(|line| LineView {
                     item: line.item.clone(),
@@ -69,7 +74,7 @@ impl Contents {
                     description: line.description.clone(),
                 })
                 .collect(),
-            total_cents: invoice.total_cents(),
+            total_cents: lines.iter().map(InvoiceLine::cents).sum(),
         }
     }
 }

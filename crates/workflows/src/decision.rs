@@ -6,7 +6,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::time::SystemTime;
 
-use crate::{InvoiceState, status::InvoiceStatus};
+use crate::{InvoiceLine, InvoiceState, status::InvoiceStatus};
 
 /// Longest name of whoever decides.
 pub const MAX_BY_LEN: usize = 200;
@@ -151,7 +151,8 @@ impl DecisionRecord {
     }
 }
 
-/// What the `decide` Update answers once the workflow has acted on the decision.
+/// What the `decide` Update answers once the workflow has acted on the decision: enough for
+/// the caller to show the invoice without asking Temporal again.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct DecisionOutcome {
     /// Where the invoice stands now.
@@ -160,6 +161,15 @@ pub struct DecisionOutcome {
     pub status: String,
     /// The decision that stands.
     pub decision: DecisionRecord,
+    /// The invoice's lines.
+    #[serde(default)]
+    pub lines: Vec<InvoiceLine>,
+    /// When the approval wait ends (RFC 3339, UTC).
+    #[serde(default)]
+    pub approval_deadline: Option<String>,
+    /// When the invoice was started (RFC 3339, UTC).
+    #[serde(default)]
+    pub started_at: Option<String>,
 }
 
 /// What the `get_details` query answers: the status text and the decision, if any.

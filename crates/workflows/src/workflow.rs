@@ -114,29 +114,38 @@ impl InvoiceWorkflow {
                             request.label()
                         ),
                     );
-                    let refunds = refund(ctx, &requests[..charged], retry_limit).await?;
-                    let failed = format!(
-                        "payment for {} failed ({})",
-                        request.label(),
-                        payment_failure(&error)
-                    );
-                    if refunds.failed.is_empty() {
+                    let (reason, declined) = payment_failure(&error);
+                    // A charge that gave up (rather than being declined) may have gone through
+                    // at the gateway: it is refunded too, and a refund of nothing succeeds.
+                    // Only invoices with a retry limit can give up.
+                    let uncertain = !declined && retry_limit.is_some();
+                    let to_refund = &requests[..charged + usize::from(uncertain)];
+                    let refunds = refund(ctx, to_refund, retry_limit).await?;
+                    let failed = format!("payment for {} failed ({reason})", request.label());
+                    let failure = if refunds.failed.is_empty() {
                         progress.enter(
                             ctx,
                             InvoiceStatus::PaymentFailed,
                             format!("Payment failed for {}; nothing is kept", request.label()),
                         );
-                        return Err(ApplicationFailure::new(format!(
-                            "{failed}; the {charged} line(s) charged before it were refunded"
-                        ))
-                        .into());
-                    }
-                    let attention = refunds.attention();
-                    progress.enter(ctx, InvoiceStatus::NeedsAttention, attention.clone());
-                    return Err(ApplicationFailure::new(format!(
-                        "{failed}; needs attention: {attention}"
-                    ))
-                    .into());
+                        let own = if uncertain {
+                            ", and so was any charge of it"
+                        } else {
+                            ""
+                        };
+                        format!(
+                            "{failed}; the {charged} line(s) charged before it were refunded{own}"
+                        )
+                    } else {
+                        let attention = refunds.attention();
+                        progress.enter(ctx, InvoiceStatus::NeedsAttention, attention.clone());
+                        format!("{failed}; needs attention: {attention}")
+                    };
+                    // A decision taken while charging is answered before the workflow ends.
+                    let handlers = ctx.clone();
+                    ctx.wait_condition(move |_| handlers.all_handlers_finished())
+                        .await?;
+                    return Err(ApplicationFailure::new(failure).into());
                 }
             }
         }
@@ -187,9 +196,6 @@ impl InvoiceWorkflow {
         };
 
         let decided = ctx.state(|s| s.decision.clone());
-        if let Some(record) = &decided {
-            publish_decision(ctx, record);
-        }
         let signed = |what: String| match &decided {
             Some(record) => format!("{what} · {}", record.sentence()),
             None => what,
@@ -197,7 +203,7 @@ impl InvoiceWorkflow {
         match decided.as_ref().map(|record| record.decision) {
             Some(Decision::Approve) => {
                 let details = signed(format!("Approved: {} charged", progress.total));
-                progress.enter(ctx, InvoiceStatus::Approved, details);
+                progress.decide(ctx, InvoiceStatus::Approved, details, decided.as_ref());
                 // The decide Update answers with the outcome: let it, before the workflow ends.
                 let handlers = ctx.clone();
                 ctx.wait_condition(move |_| handlers.all_handlers_finished())
@@ -206,7 +212,12 @@ impl InvoiceWorkflow {
             }
             Some(Decision::Reject) => {
                 let details = signed(format!("Rejected: refunding {}", progress.total));
-                progress.enter(ctx, InvoiceStatus::RefundingRejected, details);
+                progress.decide(
+                    ctx,
+                    InvoiceStatus::RefundingRejected,
+                    details,
+                    decided.as_ref(),
+                );
                 let refunds = refund(ctx, &requests, retry_limit).await?;
                 let handlers = ctx.clone();
                 if !refunds.failed.is_empty() {
@@ -291,10 +302,23 @@ impl InvoiceWorkflow {
         ctx.state_mut(|s| s.decision = Some(record));
         ctx.wait_condition(|s: &Self| s.status.state().is_decided())
             .await?;
+        let info = ctx.info();
+        // The invoice is the workflow's input, already in the history: decoded, not kept.
+        let lines = info
+            .raw()
+            .arguments
+            .first()
+            .and_then(|input| serde_json::from_slice::<Invoice>(&input.data).ok())
+            .map(|invoice| invoice.lines)
+            .unwrap_or_default();
+        let rfc3339 = |time: SystemTime| humantime::format_rfc3339_seconds(time).to_string();
         Ok(ctx.state(|s| DecisionOutcome {
             state: s.status.state(),
             status: s.status.text().to_owned(),
             decision: s.decision.clone().expect("taken above"),
+            lines,
+            approval_deadline: s.deadline.map(rfc3339),
+            started_at: info.start_time().map(rfc3339),
         }))
     }
 
@@ -333,17 +357,6 @@ impl InvoiceWorkflow {
     }
 }
 
-/// Records the decision where people and listings find it once the invoice has finished:
-/// the memo (all of it) and the `InvoiceDecidedBy` search attribute.
-fn publish_decision(ctx: &WorkflowContext<InvoiceWorkflow>, record: &DecisionRecord) {
-    if !ctx.state(|s| s.publish_decision) {
-        return;
-    }
-    ctx.upsert_search_attributes([DECIDED_BY_ATTRIBUTE.value_set(record.by.clone())]);
-    // A record always converts to JSON; should it not, the history still holds the decision.
-    let _ = ctx.upsert_memo([(DECISION_MEMO, Some(MemoValue::new(record.clone())))]);
-}
-
 /// Announces each step of an invoice: to the status query, to the Web UI (current details) and,
 /// for invoices started with [`VISIBILITY_PATCH`], to visibility (search attributes).
 struct Progress {
@@ -362,12 +375,42 @@ impl Progress {
         self.enter_until(ctx, status, details, None);
     }
 
+    /// Enters the status a decision leads to and, for invoices started with
+    /// [`DECISION_PATCH`], records the decision where people and listings find it once the
+    /// invoice has finished: the memo (all of it) and the `InvoiceDecidedBy` search attribute,
+    /// upserted with the state in one command.
+    fn decide(
+        &self,
+        ctx: &WorkflowContext<InvoiceWorkflow>,
+        status: InvoiceStatus,
+        details: String,
+        record: Option<&DecisionRecord>,
+    ) {
+        let record = record.filter(|_| ctx.state(|s| s.publish_decision));
+        if let Some(record) = record {
+            // A record always converts to JSON; should it not, the history still holds it.
+            let _ = ctx.upsert_memo([(DECISION_MEMO, Some(MemoValue::new(record.clone())))]);
+        }
+        self.enter_with(ctx, status, details, None, record);
+    }
+
     fn enter_until(
         &self,
         ctx: &WorkflowContext<InvoiceWorkflow>,
         status: InvoiceStatus,
         details: String,
         deadline: Option<SystemTime>,
+    ) {
+        self.enter_with(ctx, status, details, deadline, None);
+    }
+
+    fn enter_with(
+        &self,
+        ctx: &WorkflowContext<InvoiceWorkflow>,
+        status: InvoiceStatus,
+        details: String,
+        deadline: Option<SystemTime>,
+        decision: Option<&DecisionRecord>,
     ) {
         let previous = ctx.state(|s| s.status);
         ctx.state_mut(|s| s.status = status);
@@ -380,6 +423,9 @@ impl Progress {
             let mut updates = vec![STATE_ATTRIBUTE.value_set(status.state().as_str().to_owned())];
             if let Some(deadline) = deadline {
                 updates.push(DEADLINE_ATTRIBUTE.value_set(deadline.into()));
+            }
+            if let Some(decision) = decision {
+                updates.push(DECIDED_BY_ATTRIBUTE.value_set(decision.by.clone()));
             }
             ctx.upsert_search_attributes(updates);
         }
@@ -436,19 +482,20 @@ async fn refund(
             Err(error) => refunds.failed.push(format!(
                 "refund of {} failed ({})",
                 request.label(),
-                payment_failure(&error)
+                payment_failure(&error).0
             )),
         }
     }
     Ok(refunds)
 }
 
-/// The gateway's own words for why a payment failed: the innermost cause of the activity's
-/// failure (a timeout's cause is its last attempt's failure).
-fn payment_failure(error: &ActivityExecutionError) -> String {
+/// The gateway's own words for why a payment failed (the innermost cause of the activity's
+/// failure; a timeout's cause is its last attempt's failure), and whether it was a definite
+/// decline rather than giving up.
+fn payment_failure(error: &ActivityExecutionError) -> (String, bool) {
     use temporalio_common::protos::temporal::api::failure::v1::failure::FailureInfo;
     let Some(mut failure) = error.failure() else {
-        return error.to_string();
+        return (error.to_string(), false);
     };
     // A timeout, or a failure that said it could be retried: the retry limit ended it.
     let mut timed_out = false;
@@ -464,9 +511,12 @@ fn payment_failure(error: &ActivityExecutionError) -> String {
         }
     }
     if timed_out {
-        format!("gave up at the retry limit; last: {}", failure.message)
+        (
+            format!("gave up at the retry limit; last: {}", failure.message),
+            false,
+        )
     } else {
-        failure.message.clone()
+        (failure.message.clone(), true)
     }
 }
 

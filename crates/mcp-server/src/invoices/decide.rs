@@ -10,10 +10,9 @@
 use super::{
     InvoiceOpError, Invoices, OpResult,
     history::{Facts, Observed},
-    status::unknown_handler,
     temporal::{bounded, refused},
 };
-use crate::view::InvoiceView;
+use crate::view::{Contents, InvoiceView};
 use std::{collections::HashMap, time::Duration};
 use temporalio_client::{
     Client, RpcOptions, WorkflowHandle, WorkflowSignalOptions, WorkflowStartUpdateOptions,
@@ -21,8 +20,8 @@ use temporalio_client::{
 };
 use temporalio_common::protos::temporal::api::common::v1::{Header, Payload};
 use workflows::{
-    Decision, DecisionOutcome, DecisionRequest, InvoiceStatus, InvoiceWorkflow,
-    names::DECISION_HEADER,
+    Decision, DecisionOutcome, DecisionRequest, InvoiceState, InvoiceStatus, InvoiceWorkflow,
+    decision::Refusal, names::DECISION_HEADER,
 };
 
 /// How long a worker has to accept the Update before the decision goes by signal instead.
@@ -66,35 +65,47 @@ impl Invoices {
     /// Sends the decision, and answers the invoice once the workflow has acted on it.
     pub async fn decide(&self, invoice_id: &str, request: DecisionRequest) -> OpResult<Decided> {
         let handle = self.handle(invoice_id).await?;
-        // The invoice's lines and dates are asked for meanwhile, unless they are known.
-        let facts = async {
-            match self.settled_facts(invoice_id) {
-                Some(facts) => Ok(facts),
-                None => self.facts(&handle, invoice_id).await,
-            }
-        };
-        let (sent, facts) = tokio::join!(self.send(&handle, invoice_id, &request), facts);
-        let sent = sent?;
-        let facts: Facts = facts?;
-        let (how, observed) = match sent {
+        // The workflow checks this too; checked here, a decision that has to go by signal
+        // cannot lose who made it.
+        request
+            .signature
+            .check()
+            .map_err(|error| InvoiceOpError::DecisionRefused {
+                id: invoice_id.to_owned(),
+                reason: Refusal::Malformed(error).to_string(),
+            })?;
+        let how = match self.send(&handle, invoice_id, &request).await? {
+            // The common case, in one round trip: the workflow's answer holds the invoice.
             Sent::Acted(outcome) => {
                 if outcome.state.is_decided() {
                     self.forget(invoice_id);
                 }
-                let observed = Observed {
-                    status: outcome.status,
-                    decision: Some(outcome.decision),
-                    result: None,
-                    finished: false,
-                };
-                (Delivery::Acted, observed)
+                return Ok(Decided {
+                    view: acted_view(invoice_id, outcome),
+                    how: Delivery::Acted,
+                });
             }
-            Sent::Pending => (Delivery::Pending, waiting()),
-            Sent::Accepted => (Delivery::Accepted, self.observe(&handle, invoice_id).await?),
-            Sent::Signalled => (
-                Delivery::Signalled,
-                self.observe(&handle, invoice_id).await?,
-            ),
+            Sent::Accepted => Delivery::Accepted,
+            Sent::Pending => Delivery::Pending,
+            Sent::Signalled => Delivery::Signalled,
+        };
+        // The decision went through, but the workflow has not answered: describe what is
+        // known, and never turn a decision taken into an error.
+        let facts = match self.facts(&handle, invoice_id).await {
+            Ok(facts) => facts,
+            Err(error) => {
+                tracing::warn!("decided on {invoice_id}, but its details are missing: {error}");
+                Facts::unknown()
+            }
+        };
+        let observed = match how {
+            Delivery::Signalled | Delivery::Accepted => {
+                match self.observe(&handle, invoice_id).await {
+                    Ok(observed) => observed,
+                    Err(_) => published(&facts),
+                }
+            }
+            _ => published(&facts),
         };
         Ok(Decided {
             view: facts.view(invoice_id, observed),
@@ -115,21 +126,33 @@ impl Invoices {
         let start = handle.start_update(InvoiceWorkflow::decide, request.clone(), options);
         let update = match tokio::time::timeout(ACCEPT_LIMIT, start).await {
             Ok(Ok(update)) => update,
-            // Nothing is written to the history until a worker accepts the Update, so the
-            // signal cannot make a second decision; it waits there for a worker.
+            // No worker accepted it in time. The signal carries the same decision, signed the
+            // same way, so whichever reaches the workflow first (the signal, or the Update
+            // should a worker take it later) is the one taken, and the other is refused.
             Err(_) => {
                 self.signal(handle, invoice_id, request).await?;
                 return Ok(Sent::Pending);
             }
-            Ok(Err(WorkflowUpdateError::Failed(failure))) if unknown_handler(&failure.message) => {
+            Ok(Err(WorkflowUpdateError::Failed(failure)))
+                if no_decide_handler(&failure.message) =>
+            {
                 self.signal(handle, invoice_id, request).await?;
                 return Ok(Sent::Signalled);
             }
             Ok(Err(error)) => return Err(self.refusal(invoice_id, error).await),
         };
+        // Accepted: the decision is in the history. Only the handler itself can still refuse
+        // it (too late by workflow time); any other trouble from here on is ours, not the
+        // decision's.
         match tokio::time::timeout(OUTCOME_LIMIT, update.get_result(RpcOptions::default())).await {
             Ok(Ok(outcome)) => Ok(Sent::Acted(outcome)),
-            Ok(Err(error)) => Err(self.refusal(invoice_id, error).await),
+            Ok(Err(error @ WorkflowUpdateError::Failed(_))) => {
+                Err(self.refusal(invoice_id, error).await)
+            }
+            Ok(Err(error)) => {
+                tracing::warn!("{invoice_id}: the decision was accepted; its outcome: {error}");
+                Ok(Sent::Accepted)
+            }
             Err(_) => Ok(Sent::Accepted),
         }
     }
@@ -204,7 +227,7 @@ impl Invoices {
             Ok(view) => match view.decision {
                 Some(earlier) if view.state.is_decided() => InvoiceOpError::DecisionRefused {
                     id: invoice_id.to_owned(),
-                    reason: workflows::decision::Refusal::AlreadyDecided(earlier).to_string(),
+                    reason: Refusal::AlreadyDecided(earlier).to_string(),
                 },
                 _ => InvoiceOpError::Closed {
                     id: invoice_id.to_owned(),
@@ -216,12 +239,59 @@ impl Invoices {
     }
 }
 
-/// What a decision sent while no worker runs leaves: the invoice still waits.
-fn waiting() -> Observed {
+/// The invoice as the workflow's answer to the Update shows it.
+fn acted_view(invoice_id: &str, outcome: DecisionOutcome) -> InvoiceView {
+    let mut view = InvoiceView::new(invoice_id, outcome.state, outcome.status)
+        .with_contents(Some(Contents::of_lines(&outcome.lines)));
+    view.decision = Some(outcome.decision);
+    view.approval_deadline = outcome.approval_deadline;
+    view.started_at = outcome.started_at;
+    view
+}
+
+/// What the invoice last published (its state and any decision), when the workflow itself
+/// cannot be asked: no worker is running.
+fn published(facts: &Facts) -> Observed {
+    let status = match facts.published {
+        Some(InvoiceState::Processing) => InvoiceStatus::ProcessingPayments,
+        Some(InvoiceState::Approved) => InvoiceStatus::Approved,
+        Some(InvoiceState::Rejected) => InvoiceStatus::RefundingRejected,
+        Some(InvoiceState::TimedOut) => InvoiceStatus::RefundingTimedOut,
+        Some(InvoiceState::Failed) => InvoiceStatus::RefundingFailedPayment,
+        Some(InvoiceState::NeedsAttention) => InvoiceStatus::NeedsAttention,
+        Some(InvoiceState::AwaitingApproval) | None => InvoiceStatus::AwaitingApproval,
+    };
     Observed {
-        status: InvoiceStatus::AwaitingApproval.text().to_owned(),
+        status: status.text().to_owned(),
         decision: None,
         result: None,
         finished: false,
+    }
+}
+
+/// Whether an Update failure says the workflow has no `decide` handler, in the exact words of
+/// the SDKs (the tutorial's Python workflow, or a build of ours without it). The workflow's
+/// own refusals start otherwise, whatever names they quote.
+fn no_decide_handler(message: &str) -> bool {
+    message.starts_with("No update handler registered for update name")
+        || (message.starts_with("Update handler for '")
+            && message.contains("expected but not found"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::no_decide_handler;
+
+    #[test]
+    fn a_missing_handler_is_told_from_a_refusal_whatever_it_quotes() {
+        assert!(no_decide_handler(
+            "Update handler for 'decide' expected but not found, known updates: []"
+        ));
+        assert!(no_decide_handler(
+            "No update handler registered for update name decide"
+        ));
+        assert!(!no_decide_handler(
+            "the invoice was already approved by ana via No update handler registered; the first decision stands"
+        ));
     }
 }

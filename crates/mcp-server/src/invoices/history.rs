@@ -60,6 +60,14 @@ impl Facts {
         }
     }
 
+    /// Nothing known: an invoice whose description could not be read.
+    pub fn unknown() -> Self {
+        Facts {
+            running: true,
+            ..Facts::of(&WorkflowExecutionInfo::default())
+        }
+    }
+
     /// Whether these facts stay true while the invoice runs: its lines and start never
     /// change, and its deadline is set once, when every line is charged.
     pub fn settled(&self) -> bool {

@@ -110,7 +110,7 @@ impl Invoices {
         let query = handle.query(InvoiceWorkflow::get_details, (), options());
         let snapshot = match tokio::time::timeout(QUERY_LIMIT, query).await {
             // The tutorial's workflow knows only get_status.
-            Ok(Err(WorkflowQueryError::Rpc(status))) if unknown_handler(status.message()) => {
+            Ok(Err(WorkflowQueryError::Rpc(status))) if unknown_query(status.message()) => {
                 let query = handle.query(InvoiceWorkflow::get_status, (), options());
                 tokio::time::timeout(QUERY_LIMIT, query)
                     .await
@@ -189,29 +189,22 @@ impl Invoices {
     }
 }
 
-/// Whether a failure says the workflow has no handler of that name: the tutorial's Python
-/// workflow ("... expected but not found") or another build of ours ("No ... handler
-/// registered"). Anything else is the workflow's own answer.
-pub(super) fn unknown_handler(message: &str) -> bool {
-    message.contains("expected but not found")
-        || message.contains("handler registered")
-        || message.contains("not registered")
+/// Whether a query failure says the workflow has no `get_details` handler: the tutorial's
+/// Python workflow ("Query handler for 'get_details' expected but not found") or a build of
+/// ours without it. A query's failure quotes no user input, so the words suffice.
+fn unknown_query(message: &str) -> bool {
+    message.contains("expected but not found") || message.contains("handler registered")
 }
 
 #[cfg(test)]
 mod tests {
-    use super::unknown_handler;
+    use super::unknown_query;
 
     #[test]
-    fn a_missing_handler_is_told_from_a_refusal() {
-        assert!(unknown_handler(
-            "Update handler for 'decide' expected but not found, known updates: []"
+    fn a_missing_query_handler_is_recognised() {
+        assert!(unknown_query(
+            "Query handler for 'get_details' expected but not found, known queries: [get_status]"
         ));
-        assert!(unknown_handler(
-            "No update handler registered for update name decide"
-        ));
-        assert!(!unknown_handler(
-            "the invoice was already approved by ana via claude-ai; the first decision stands"
-        ));
+        assert!(!unknown_query("workflow is not running"));
     }
 }
