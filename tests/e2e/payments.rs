@@ -17,12 +17,14 @@ async fn process(mcp: &McpSession, id: &str) {
     .ok();
 }
 
-/// Polls the status until its state is `state`; answers the last structured status.
+/// Polls the status until the invoice has finished in `state` (refunds count as the state
+/// they lead to, so the state alone comes before the end); answers the structured status.
 async fn await_state(mcp: &McpSession, id: &str, state: &str, within: Duration) -> Value {
     let deadline = Instant::now() + within;
     loop {
         let reply = mcp.status(id).await;
-        if let Some(view) = reply.structured.filter(|view| view["state"] == state) {
+        let finished = |view: &Value| view["state"] == state && view["closed_at"].is_string();
+        if let Some(view) = reply.structured.filter(finished) {
             return view;
         }
         assert!(

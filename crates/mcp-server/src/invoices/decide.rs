@@ -55,7 +55,7 @@ pub enum Delivery {
 
 /// The outcome of sending a decision, before the view is put together.
 enum Sent {
-    Acted(DecisionOutcome),
+    Acted(Box<DecisionOutcome>),
     Accepted,
     Pending,
     Signalled,
@@ -81,7 +81,7 @@ impl Invoices {
                     self.forget(invoice_id);
                 }
                 return Ok(Decided {
-                    view: acted_view(invoice_id, outcome),
+                    view: acted_view(invoice_id, *outcome),
                     how: Delivery::Acted,
                 });
             }
@@ -145,7 +145,7 @@ impl Invoices {
         // it (too late by workflow time); any other trouble from here on is ours, not the
         // decision's.
         match tokio::time::timeout(OUTCOME_LIMIT, update.get_result(RpcOptions::default())).await {
-            Ok(Ok(outcome)) => Ok(Sent::Acted(outcome)),
+            Ok(Ok(outcome)) => Ok(Sent::Acted(Box::new(outcome))),
             Ok(Err(error @ WorkflowUpdateError::Failed(_))) => {
                 Err(self.refusal(invoice_id, error).await)
             }
