@@ -47,6 +47,10 @@ server:
 worker:
     cargo run -p worker
 
+# The approval inbox on http://127.0.0.1:8234 (debug build), beside `just server` and `just worker`.
+inbox:
+    cargo run -p approvals
+
 # The MCP server on stdio (release build), as Claude Desktop runs it.
 mcp:
     cargo build --release --workspace --bins

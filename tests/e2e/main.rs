@@ -9,6 +9,8 @@ mod chaos;
 mod decisions;
 mod failures;
 mod fuzz;
+mod human;
+mod inbox;
 mod lifecycle;
 mod payments;
 mod protocol;

@@ -12,6 +12,23 @@ pub const PAYMENT_RETRY_LIMIT_VAR: &str = "PAYMENT_RETRY_LIMIT";
 pub const DEFAULT_PAYMENT_RETRY_LIMIT: Duration = Duration::from_secs(60 * 60);
 /// Environment variable naming who decides through this server.
 pub const APPROVER_VAR: &str = "INVOICE_APPROVER";
+/// Environment variable choosing who may decide through the tools: `agent` or `human`.
+pub const DECISIONS_VAR: &str = "INVOICE_DECISIONS";
+/// Environment variable switching separation of duties on or off.
+pub const SEPARATION_VAR: &str = "INVOICE_SEPARATION_OF_DUTIES";
+/// Environment variable holding the approval inbox's address, for the links the tools give.
+pub const INBOX_URL_VAR: &str = "INVOICE_INBOX_URL";
+/// The inbox's address when nothing is configured (the `approvals` binary's default).
+pub const DEFAULT_INBOX_URL: &str = "http://127.0.0.1:8234";
+
+/// Who may decide through approve_invoice and reject_invoice.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DecisionPolicy {
+    /// The tutorial's flow: the model decides when the person tells it to.
+    Agent,
+    /// Never on the model's word: the person answers a form (elicitation), or uses the inbox.
+    Human,
+}
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -20,8 +37,15 @@ pub struct Config {
     /// How long each new invoice retries a failing charge or refund before it gives up.
     pub payment_retry_limit: Duration,
     /// Who the decisions taken through this server are recorded as: `INVOICE_APPROVER`, else
-    /// the operating-system user.
+    /// the operating-system user. Also who submits the invoices started here.
     pub approver: String,
+    /// Who may decide through the tools.
+    pub decisions: DecisionPolicy,
+    /// Whether the submitter of an invoice is barred from approving it: on by default in
+    /// `human` mode, off in `agent` mode (where the person who asks also approves).
+    pub separation_of_duties: bool,
+    /// Where the approval inbox is, for links.
+    pub inbox_url: String,
 }
 
 impl Config {
@@ -40,10 +64,35 @@ impl Config {
             .chars()
             .take(workflows::decision::MAX_BY_LEN)
             .collect();
+        let decisions = match std::env::var(DECISIONS_VAR).as_deref().map(str::trim) {
+            Err(_) | Ok("") | Ok("agent") => DecisionPolicy::Agent,
+            Ok("human") => DecisionPolicy::Human,
+            Ok(other) => {
+                return Err(format!(
+                    "{DECISIONS_VAR}: {other:?} is neither \"agent\" nor \"human\""
+                ));
+            }
+        };
+        let separation_of_duties = match std::env::var(SEPARATION_VAR).as_deref().map(str::trim) {
+            Err(_) | Ok("") => decisions == DecisionPolicy::Human,
+            Ok("1" | "true" | "on" | "yes") => true,
+            Ok("0" | "false" | "off" | "no") => false,
+            Ok(other) => {
+                return Err(format!("{SEPARATION_VAR}: {other:?} is neither on nor off"));
+            }
+        };
+        let inbox_url = std::env::var(INBOX_URL_VAR)
+            .ok()
+            .map(|url| url.trim().trim_end_matches('/').to_owned())
+            .filter(|url| !url.is_empty())
+            .unwrap_or_else(|| DEFAULT_INBOX_URL.to_owned());
         Ok(Self {
             approval_timeout,
             payment_retry_limit,
             approver,
+            decisions,
+            separation_of_duties,
+            inbox_url,
         })
     }
 }

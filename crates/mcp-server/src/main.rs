@@ -8,11 +8,10 @@
 //! `PAYMENT_RETRY_LIMIT` (default `1h`) is how long a failing charge or refund is retried.
 //! Exits 0 when the client closes stdin.
 
+mod answer;
 mod config;
-mod invoices;
 mod stdio;
 mod tools;
-mod view;
 
 use rmcp::ServiceExt;
 use std::process::ExitCode;
@@ -41,19 +40,24 @@ async fn run() -> anyhow::Result<()> {
     let config = config::Config::from_env().map_err(anyhow::Error::msg)?;
     let settings = connection::Settings::load("mcp-server")?;
     tracing::info!(
-        "invoice MCP server ready: Temporal {} (namespace {}), approval timeout {}, decisions recorded as {}",
+        "invoice MCP server ready: Temporal {} (namespace {}), approval timeout {}, decisions recorded as {} ({:?} mode)",
         settings.address(),
         settings.namespace(),
         workflows::duration::describe(config.approval_timeout),
-        config.approver
+        config.approver,
+        config.decisions
     );
     let invoices = invoices::Invoices::new(
         settings,
-        config.approval_timeout,
-        config.payment_retry_limit,
+        invoices::StartPolicy {
+            approval_timeout: config.approval_timeout,
+            payment_retry_limit: config.payment_retry_limit,
+            submitted_by: Some(config.approver.clone()),
+            separation_of_duties: config.separation_of_duties,
+        },
     );
     let stdio = stdio::guarded();
-    let service = tools::InvoiceTools::new(invoices, config.approver)
+    let service = tools::InvoiceTools::new(invoices, &config)
         .serve((stdio.input, stdio.output))
         .await?;
     let reason = service.waiting().await?;

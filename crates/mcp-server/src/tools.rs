@@ -5,10 +5,13 @@
 //! `view`). Every failure is a tool result with `isError: true` and a sentence saying what to
 //! do; the server itself never stops on a bad call.
 
-use crate::{
-    invoices::{Decided, Delivery, InvoiceOpError, Invoices, MAX_PAGE_SIZE},
-    view::{Answer, Contents, InvoiceList, InvoiceView},
+use crate::answer::Answer;
+use crate::config::{Config, DecisionPolicy};
+use invoices::{
+    Decided, Delivery, InvoiceOpError, Invoices, MAX_PAGE_SIZE,
+    view::{Contents, InvoiceList, InvoiceView},
 };
+use rmcp::service::ElicitationError;
 use rmcp::{
     ErrorData as McpError, Peer, RoleServer, ServerHandler,
     handler::server::{
@@ -27,7 +30,7 @@ use rmcp::{
     tool, tool_handler, tool_router,
 };
 use schemars::JsonSchema;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use workflows::{
     Decision, DecisionRequest, Invoice, InvoiceState, InvoiceStatus, Signature, names,
@@ -76,24 +79,91 @@ const RESOURCE_SCHEME: &str = "invoice://";
 /// The channel of a decision from a client that did not say its name.
 const UNNAMED_CLIENT: &str = "mcp";
 
+/// What a person answers when asked to decide (MCP elicitation): their decision, their name
+/// and why. The form the client shows them is this type's schema.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct PersonsDecision {
+    /// Approve (keep the charges) or reject (refund every line).
+    pub decision: Choice,
+    /// Your name, recorded with the decision.
+    pub name: String,
+    /// Why, in your words (optional), recorded with the decision.
+    #[serde(default)]
+    pub reason: String,
+}
+
+rmcp::elicit_safe!(PersonsDecision);
+
+/// The choice in the form: a plain list of words, as elicitation forms take them.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[schemars(inline)]
+pub enum Choice {
+    Approve,
+    Reject,
+}
+
+impl From<Choice> for Decision {
+    fn from(choice: Choice) -> Self {
+        match choice {
+            Choice::Approve => Decision::Approve,
+            Choice::Reject => Decision::Reject,
+        }
+    }
+}
+
+/// How long a person has to answer the decision form.
+const PERSON_ANSWER_LIMIT: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
 #[derive(Clone)]
 pub struct InvoiceTools {
     invoices: Arc<Invoices>,
     /// Who decides through this server (INVOICE_APPROVER, or the operating-system user).
     approver: Arc<str>,
+    /// Who may decide through the tools.
+    decisions: DecisionPolicy,
+    /// Where the approval inbox is.
+    inbox_url: Arc<str>,
     tool_router: ToolRouter<Self>,
     prompt_router: PromptRouter<Self>,
 }
 
 #[tool_router]
 impl InvoiceTools {
-    pub fn new(invoices: Invoices, approver: String) -> Self {
+    pub fn new(invoices: Invoices, config: &Config) -> Self {
+        let mut tool_router = Self::tool_router();
+        if config.decisions == DecisionPolicy::Human {
+            // The descriptions the model reads say what the tools will and will not do.
+            for (tool, verb) in [("approve_invoice", "Approve"), ("reject_invoice", "Reject")] {
+                if let Some(route) = tool_router.map.get_mut(tool) {
+                    route.attr.description = Some(
+                        format!(
+                            "Ask the person to {} an invoice awaiting approval. This server \
+                             never decides on the model's word: the person is shown the \
+                             invoice and answers approve or reject, with their name and a \
+                             reason, in a form their client shows (MCP elicitation); without \
+                             one, the answer is a link to the approval inbox and nothing is \
+                             decided.",
+                            verb.to_lowercase()
+                        )
+                        .into(),
+                    );
+                }
+            }
+        }
         Self {
             invoices: Arc::new(invoices),
-            approver: approver.into(),
-            tool_router: Self::tool_router(),
+            approver: config.approver.as_str().into(),
+            decisions: config.decisions,
+            inbox_url: config.inbox_url.as_str().into(),
+            tool_router,
             prompt_router: Self::prompt_router(),
         }
+    }
+
+    /// The inbox page of one invoice.
+    fn inbox_link(&self, invoice_id: &str) -> String {
+        format!("{}/invoices/{invoice_id}", self.inbox_url)
     }
 
     /// Start processing an invoice: each line is charged, then it waits for a human decision.
@@ -244,27 +314,113 @@ impl InvoiceTools {
         args: DecisionArgs,
         decision: Decision,
     ) -> Result<Answer<InvoiceView>, String> {
+        if self.decisions == DecisionPolicy::Human {
+            return self.ask_the_person(peer, args, decision).await;
+        }
+        let client = client_name(peer);
+        let signature = Signature {
+            by: self.approver.to_string(),
+            reason: args.reason.filter(|reason| !reason.trim().is_empty()),
+            via: client,
+        };
+        self.take(&args.invoice_id, decision, signature).await
+    }
+
+    /// Human mode: the person decides, through a form their client shows them, or in the
+    /// inbox. The model's call only opens the question.
+    async fn ask_the_person(
+        &self,
+        peer: &Peer<RoleServer>,
+        args: DecisionArgs,
+        proposed: Decision,
+    ) -> Result<Answer<InvoiceView>, String> {
+        let tool = match proposed {
+            Decision::Approve => "approve_invoice",
+            Decision::Reject => "reject_invoice",
+        };
+        let id = &args.invoice_id;
+        let view = self.invoices.details(id).await.map_err(report(tool))?;
+        if view.state != InvoiceState::AwaitingApproval {
+            return Err(format!(
+                "Invoice {id} is not awaiting approval (status: {}); there is nothing to decide.",
+                view.status
+            ));
+        }
+        let link = self.inbox_link(id);
+        let lines: Vec<String> = view
+            .lines
+            .iter()
+            .map(|line| format!("{} ${:.2}", line.item, line.amount))
+            .collect();
+        let question = format!(
+            "Invoice {id}: {} in all ({}). The assistant proposes to {} it{}. Approve or \
+             reject it yourself, with your name and a reason. A rejection refunds every line. \
+             (Or decide in the inbox: {link})",
+            view.total.clone().unwrap_or_default(),
+            lines.join("; "),
+            tool.trim_end_matches("_invoice"),
+            args.reason
+                .as_deref()
+                .filter(|r| !r.trim().is_empty())
+                .map(|r| format!(" (its reason: {r})"))
+                .unwrap_or_default(),
+        );
+        let asked = peer
+            .elicit_with_timeout::<PersonsDecision>(question, Some(PERSON_ANSWER_LIMIT))
+            .await;
+        let answer = match asked {
+            Ok(Some(answer)) => answer,
+            Ok(None)
+            | Err(ElicitationError::UserDeclined)
+            | Err(ElicitationError::UserCancelled) => {
+                return Ok(Answer {
+                    text: format!(
+                        "Nothing was decided: the person did not answer the decision on invoice {id}. They can decide in the inbox: {link}"
+                    ),
+                    data: view,
+                });
+            }
+            // No form to show (the client cannot, or the protocol has no server requests):
+            // the person decides in the inbox.
+            Err(error) => {
+                tracing::info!("no decision form for {id} ({error}); pointing at the inbox");
+                return Ok(Answer {
+                    text: format!(
+                        "Nothing was decided: this server takes decisions from a person only, not from the assistant. Open {link} to approve or reject invoice {id}."
+                    ),
+                    data: view,
+                });
+            }
+        };
+        let client = client_name(peer);
+        let signature = Signature {
+            by: answer.name.trim().to_owned(),
+            reason: Some(answer.reason.trim().to_owned()).filter(|r| !r.is_empty()),
+            via: format!("{client} form")
+                .chars()
+                .take(workflows::decision::MAX_VIA_LEN)
+                .collect(),
+        };
+        self.take(id, answer.decision.into(), signature).await
+    }
+
+    /// Takes a decision through the workflow and answers the tutorial's sentence with what it
+    /// led to.
+    async fn take(
+        &self,
+        invoice_id: &str,
+        decision: Decision,
+        signature: Signature,
+    ) -> Result<Answer<InvoiceView>, String> {
         let (tool, signal) = match decision {
             Decision::Approve => ("approve_invoice", "approval"),
             Decision::Reject => ("reject_invoice", "rejection"),
         };
-        let client: String = peer
-            .peer_info()
-            .map(|info| info.client_info.name.trim().to_owned())
-            .filter(|name| !name.is_empty())
-            .unwrap_or_else(|| UNNAMED_CLIENT.to_owned())
-            .chars()
-            .take(workflows::decision::MAX_VIA_LEN)
-            .collect();
         let request = DecisionRequest {
             decision,
-            signature: Signature {
-                by: self.approver.to_string(),
-                reason: args.reason.filter(|reason| !reason.trim().is_empty()),
-                via: client,
-            },
+            signature,
         };
-        let id = &args.invoice_id;
+        let id = invoice_id;
         let Decided { view, how } = self
             .invoices
             .decide(id, request)
@@ -317,6 +473,12 @@ impl InvoiceTools {
              approve_invoice or reject_invoice only with my explicit answer; never decide for \
              me. A decision is final, and a rejection refunds every line.\n\n",
         );
+        text.push_str(&format!(
+            "I can also decide myself in the approval inbox, {}, where each invoice has its \
+             own page ({}).\n\n",
+            self.inbox_url,
+            self.inbox_link("<id>")
+        ));
         if pending.invoices.is_empty() {
             text.push_str("No invoice is awaiting approval right now.");
         } else {
@@ -339,6 +501,17 @@ impl InvoiceTools {
                 .with_description("Review the invoices awaiting approval"),
         )
     }
+}
+
+/// The MCP client's name from `initialize`: the channel a decision came through.
+fn client_name(peer: &Peer<RoleServer>) -> String {
+    peer.peer_info()
+        .map(|info| info.client_info.name.trim().to_owned())
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| UNNAMED_CLIENT.to_owned())
+        .chars()
+        .take(workflows::decision::MAX_VIA_LEN)
+        .collect()
 }
 
 /// The text of a listing: one line per invoice, and how to get the next page.
@@ -454,7 +627,11 @@ impl ServerHandler for InvoiceTools {
                     entry.invoice_id.clone(),
                 )
                 .with_title(format!("Invoice {}", entry.invoice_id))
-                .with_description(entry.line())
+                .with_description(format!(
+                    "{} · decide at {}",
+                    entry.line(),
+                    self.inbox_link(&entry.invoice_id)
+                ))
                 .with_mime_type("application/json")
             })
             .collect();
@@ -503,6 +680,7 @@ impl ServerHandler for InvoiceTools {
         let body = serde_json::json!({
             "invoice": view.map_err(failed)?,
             "history": story.map_err(failed)?,
+            "decide_at": self.inbox_link(invoice_id),
         });
         let text = serde_json::to_string_pretty(&body)
             .map_err(|e| McpError::internal_error(e.to_string(), None))?;

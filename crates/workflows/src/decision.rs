@@ -197,6 +197,46 @@ pub enum Refusal {
     Closed(String),
     #[error("the decision is malformed: {0}")]
     Malformed(String),
+    #[error(
+        "{submitter} submitted this invoice and cannot approve it too (separation of duties); another person must approve it"
+    )]
+    OwnSubmission { submitter: String },
+    #[error(
+        "an approval must say who gives it (separation of duties); this one came from an unknown sender"
+    )]
+    UnknownApprover,
+}
+
+/// Who may approve an invoice: under separation of duties, anyone but the person who
+/// submitted it, and only someone who says who they are. Set from the workflow input.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Duties {
+    /// Who submitted the invoice, if recorded.
+    pub submitted_by: Option<String>,
+    /// Whether the submitter is barred from approving.
+    pub separated: bool,
+}
+
+impl Duties {
+    /// Why `signature` may not take `decision`, if it may not. A rejection is never barred:
+    /// anyone may stop their own invoice.
+    pub fn refusal(&self, decision: Decision, signature: &Signature) -> Option<Refusal> {
+        if !self.separated || decision != Decision::Approve {
+            return None;
+        }
+        let by = signature.by.trim();
+        if by.eq_ignore_ascii_case(UNKNOWN_SENDER) {
+            return Some(Refusal::UnknownApprover);
+        }
+        match &self.submitted_by {
+            Some(submitter) if submitter.trim().eq_ignore_ascii_case(by) => {
+                Some(Refusal::OwnSubmission {
+                    submitter: submitter.clone(),
+                })
+            }
+            _ => None,
+        }
+    }
 }
 
 fn at_suffix(at: Option<&str>) -> String {
@@ -294,6 +334,32 @@ mod tests {
             refusal(InvoiceStatus::RefundingTimedOut, None, None, None),
             Some(Refusal::Closed(_))
         ));
+    }
+
+    #[test]
+    fn the_submitter_cannot_approve_under_separation_of_duties() {
+        let duties = Duties {
+            submitted_by: Some("Ana".into()),
+            separated: true,
+        };
+        let refused = duties.refusal(Decision::Approve, &ana()).unwrap();
+        assert_eq!(
+            refused.to_string(),
+            "Ana submitted this invoice and cannot approve it too (separation of duties); another person must approve it"
+        );
+        assert_eq!(duties.refusal(Decision::Reject, &ana()), None);
+        let mut bo = ana();
+        bo.by = "bo".into();
+        assert_eq!(duties.refusal(Decision::Approve, &bo), None);
+        assert_eq!(
+            duties.refusal(Decision::Approve, &Signature::unknown_signal()),
+            Some(Refusal::UnknownApprover)
+        );
+        let agent_mode = Duties {
+            separated: false,
+            ..duties
+        };
+        assert_eq!(agent_mode.refusal(Decision::Approve, &ana()), None);
     }
 
     #[test]

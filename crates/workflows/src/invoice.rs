@@ -24,7 +24,12 @@ pub const MAX_DESCRIPTION_LEN: usize = 2_000;
 /// Largest amount for one line, in dollars.
 pub const MAX_LINE_AMOUNT: f64 = 1_000_000_000.0;
 /// Fields of the workflow input that the MCP server sets from its configuration.
-const SERVER_FIELDS: [&str; 2] = ["approval_timeout_seconds", "payment_retry_limit_seconds"];
+const SERVER_FIELDS: [&str; 4] = [
+    "approval_timeout_seconds",
+    "payment_retry_limit_seconds",
+    "submitted_by",
+    "separation_of_duties",
+];
 
 /// An invoice: an id and the lines to charge.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -46,6 +51,14 @@ pub struct Invoice {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(skip)]
     pub payment_retry_limit_seconds: Option<u64>,
+    /// Who submitted the invoice (the person behind the agent), set by the MCP server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(skip)]
+    pub submitted_by: Option<String>,
+    /// Whether the submitter is barred from approving it, set by the MCP server.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[schemars(skip)]
+    pub separation_of_duties: bool,
     /// Fields this code does not interpret, kept as they came.
     #[serde(flatten)]
     #[schemars(skip)]
@@ -209,11 +222,20 @@ impl Invoice {
         self.payment_retry_limit_seconds.map(Duration::from_secs)
     }
 
+    /// The same invoice, submitted by `person`, who may not approve it when `separated`.
+    pub fn submitted_by(mut self, person: &str, separated: bool) -> Self {
+        self.submitted_by = Some(person.to_owned());
+        self.separation_of_duties = separated;
+        self
+    }
+
     /// The invoice as the caller wrote it: without the fields the server sets.
     pub fn as_submitted(&self) -> Self {
         Self {
             approval_timeout_seconds: None,
             payment_retry_limit_seconds: None,
+            submitted_by: None,
+            separation_of_duties: false,
             ..self.clone()
         }
     }

@@ -6,8 +6,8 @@
 
 use crate::{
     decision::{
-        self, Decision, DecisionOutcome, DecisionRecord, DecisionRequest, InvoiceSnapshot, Refusal,
-        Signature,
+        self, Decision, DecisionOutcome, DecisionRecord, DecisionRequest, Duties, InvoiceSnapshot,
+        Refusal, Signature,
     },
     invoice::{Invoice, format_amount},
     names::{
@@ -45,6 +45,8 @@ pub struct InvoiceWorkflow {
     deadline: Option<SystemTime>,
     /// Whether decisions are published (memo, search attribute): [`DECISION_PATCH`] again.
     publish_decision: bool,
+    /// Who may approve: from the workflow input.
+    duties: Duties,
 }
 
 impl Default for InvoiceWorkflow {
@@ -54,6 +56,7 @@ impl Default for InvoiceWorkflow {
             decision: None,
             deadline: None,
             publish_decision: false,
+            duties: Duties::default(),
         }
     }
 }
@@ -62,6 +65,13 @@ impl Default for InvoiceWorkflow {
 impl InvoiceWorkflow {
     #[run]
     pub async fn run(ctx: &mut WorkflowContext<Self>, invoice: Invoice) -> WorkflowResult<String> {
+        // Who may approve travels in the input: no command, nothing to version.
+        ctx.state_mut(|s| {
+            s.duties = Duties {
+                submitted_by: invoice.submitted_by.clone(),
+                separated: invoice.separation_of_duties,
+            }
+        });
         let requests: Vec<PaymentRequest> = invoice
             .lines
             .iter()
@@ -279,7 +289,9 @@ impl InvoiceWorkflow {
     ) -> Result<(), HandlerError> {
         request.signature.check().map_err(Refusal::Malformed)?;
         // The validator has no clock: the handler judges the deadline by workflow time.
-        match decision::refusal(self.status, self.decision.as_ref(), None, None) {
+        let refused = decision::refusal(self.status, self.decision.as_ref(), None, None)
+            .or_else(|| self.duties.refusal(request.decision, &request.signature));
+        match refused {
             Some(refusal) => Err(refusal.into()),
             None => Ok(()),
         }
@@ -293,8 +305,10 @@ impl InvoiceWorkflow {
         request: DecisionRequest,
     ) -> Result<DecisionOutcome, HandlerError> {
         let now = ctx.workflow_time();
-        let refused =
-            ctx.state(|s| decision::refusal(s.status, s.decision.as_ref(), s.deadline, now));
+        let refused = ctx.state(|s| {
+            decision::refusal(s.status, s.decision.as_ref(), s.deadline, now)
+                .or_else(|| s.duties.refusal(request.decision, &request.signature))
+        });
         if let Some(refusal) = refused {
             return Err(refusal.into());
         }
@@ -353,6 +367,9 @@ impl InvoiceWorkflow {
             .and_then(|payload| serde_json::from_slice::<Signature>(&payload.data).ok())
             .filter(|signature| signature.check().is_ok())
             .unwrap_or_else(Signature::unknown_signal);
+        if self.duties.refusal(decision, &signature).is_some() {
+            return;
+        }
         self.decision = Some(DecisionRecord::new(decision, signature, now));
     }
 }
@@ -464,16 +481,16 @@ async fn refund(
     };
     let refunding = operation_token(ctx);
     for request in charged {
+        let mut options = payment_options(
+            format!("Refund {}", request.label()),
+            &refunding,
+            retry_limit,
+        );
+        // Not started in the reply to the workflow task that schedules it: that reply also
+        // carries the answer to a rejection's decide Update, which should not wait for it.
+        options.do_not_eagerly_execute = true;
         let refunded = ctx
-            .execute_activity(
-                PaymentActivities::refund_payment,
-                request.clone(),
-                payment_options(
-                    format!("Refund {}", request.label()),
-                    &refunding,
-                    retry_limit,
-                ),
-            )
+            .execute_activity(PaymentActivities::refund_payment, request.clone(), options)
             .await;
         match refunded {
             Ok(receipt) => refunds.receipts.push(receipt),

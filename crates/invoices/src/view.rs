@@ -1,11 +1,6 @@
-//! What the tools answer, for machines: one structured shape per answer, with its JSON schema
-//! (the tool's `outputSchema`), sent as `structuredContent` beside the tutorial's sentence.
+//! What an invoice looks like to its front ends: one structured shape per answer, with its JSON
+//! schema (the MCP tools' `outputSchema`, sent as `structuredContent`; the inbox's pages).
 
-use rmcp::{
-    ErrorData,
-    handler::server::tool::IntoCallToolResult,
-    model::{CallToolResponse, CallToolResult, ContentBlock},
-};
 use schemars::JsonSchema;
 use serde::Serialize;
 use workflows::{
@@ -166,26 +161,5 @@ impl InvoiceListEntry {
             parts.push(format!("decided by {by}"));
         }
         parts.join(" · ")
-    }
-}
-
-/// A tool's answer: the sentence people (and the tutorial) expect, and the same facts as
-/// structured content, repeated as JSON text for clients that read text only.
-pub struct Answer<T> {
-    pub text: String,
-    pub data: T,
-}
-
-impl<T: Serialize> IntoCallToolResult for Answer<T> {
-    fn into_call_tool_result(self) -> Result<CallToolResponse, ErrorData> {
-        let value = serde_json::to_value(&self.data).map_err(|e| {
-            ErrorData::internal_error(format!("cannot encode the answer: {e}"), None)
-        })?;
-        let mut result = CallToolResult::success(vec![
-            ContentBlock::text(self.text),
-            ContentBlock::text(value.to_string()),
-        ]);
-        result.structured_content = Some(value);
-        Ok(result.into())
     }
 }

@@ -16,8 +16,12 @@ impl Invoices {
     pub async fn start(&self, invoice_data: &serde_json::Value) -> OpResult<Invoice> {
         let invoice = Invoice::from_json(invoice_data)
             .map_err(InvoiceOpError::InvalidInvoice)?
-            .with_approval_timeout(self.approval_timeout)
-            .with_payment_retry_limit(self.payment_retry_limit);
+            .with_approval_timeout(self.policy.approval_timeout)
+            .with_payment_retry_limit(self.policy.payment_retry_limit);
+        let invoice = match &self.policy.submitted_by {
+            Some(person) => invoice.submitted_by(person, self.policy.separation_of_duties),
+            None => invoice,
+        };
         let client = self.client().await?;
         let options = WorkflowStartOptions::new(TASK_QUEUE, names::workflow_id(&invoice.id))
             // An invoice id names one invoice forever: its idempotency keys depend on it.

@@ -1,4 +1,5 @@
-//! Invoices as Temporal workflows, one job per module:
+//! Invoices as Temporal workflows, for every front end (the MCP server, the approval inbox),
+//! one job per module:
 //!
 //! - [`temporal`]: the connection (one client per process, connected on first use) and the
 //!   bounded calls every operation makes;
@@ -7,7 +8,8 @@
 //! - `decide`: take a human decision through the workflow's `decide` Update;
 //! - `list`: page through invoices by state;
 //! - [`history`]: the pure translation of Temporal's records (history, description,
-//!   visibility) into our views.
+//!   visibility) into our views;
+//! - [`view`]: those views.
 //!
 //! Every operation has a deadline, so a dead server or a missing worker gives a clear error
 //! in seconds instead of a hang.
@@ -18,6 +20,7 @@ mod list;
 mod start;
 mod status;
 mod temporal;
+pub mod view;
 
 pub use decide::{Decided, Delivery};
 pub use list::MAX_PAGE_SIZE;
@@ -91,12 +94,35 @@ pub enum InvoiceOpError {
 
 type OpResult<T> = Result<T, InvoiceOpError>;
 
-/// The invoice operations the MCP tools call.
+/// What every invoice this process starts carries in its input, from the configuration.
+#[derive(Clone, Debug)]
+pub struct StartPolicy {
+    /// How long the invoice waits for a decision.
+    pub approval_timeout: Duration,
+    /// How long a failing charge or refund is retried.
+    pub payment_retry_limit: Duration,
+    /// Who submits it (the person behind the agent).
+    pub submitted_by: Option<String>,
+    /// Whether the submitter is barred from approving it.
+    pub separation_of_duties: bool,
+}
+
+impl Default for StartPolicy {
+    fn default() -> Self {
+        Self {
+            approval_timeout: workflows::duration::DEFAULT_APPROVAL_TIMEOUT,
+            payment_retry_limit: Duration::from_secs(60 * 60),
+            submitted_by: None,
+            separation_of_duties: false,
+        }
+    }
+}
+
+/// The invoice operations the front ends call.
 pub struct Invoices {
     settings: Settings,
     client: OnceCell<Client>,
-    approval_timeout: Duration,
-    payment_retry_limit: Duration,
+    policy: StartPolicy,
     /// Update and signal request ids are `<this prefix>-<counter>`: unique across processes
     /// and hosts, so that a retried call is recognised and never decides twice.
     request_prefix: String,
@@ -107,11 +133,7 @@ pub struct Invoices {
 }
 
 impl Invoices {
-    pub fn new(
-        settings: Settings,
-        approval_timeout: Duration,
-        payment_retry_limit: Duration,
-    ) -> Self {
+    pub fn new(settings: Settings, policy: StartPolicy) -> Self {
         let started = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |t| t.as_nanos());
@@ -119,8 +141,7 @@ impl Invoices {
             request_prefix: format!("{}-{started}", settings.identity()),
             settings,
             client: OnceCell::new(),
-            approval_timeout,
-            payment_retry_limit,
+            policy,
             requests_sent: AtomicU64::new(0),
             settled: Mutex::default(),
         }

@@ -1,0 +1,314 @@
+//! `approvals`: the approval inbox, a small web application where a person approves or
+//! rejects the invoices awaiting a decision. The model has no way in: a decision is a POST of
+//! the invoice page's form, with a single-use token, and a GET never decides anything.
+//!
+//! Settings: `INVOICE_INBOX_ADDR` (default `127.0.0.1:8234`); `INVOICE_INBOX_IDENTITY_HEADER`,
+//! the header an authenticating reverse proxy sets to the signed-in person (for teams; unset,
+//! the form asks for a name); Temporal's envconfig as for the other binaries
+//! (`TEMPORAL_ADDRESS`, `TEMPORAL_NAMESPACE`, profiles). Logs go to stderr (`RUST_LOG`).
+
+mod pages;
+mod tokens;
+
+use anyhow::Context;
+use axum::{
+    Router,
+    extract::{Form, Path, State},
+    http::{HeaderMap, StatusCode, header::HeaderName},
+    response::{Html, IntoResponse, Response},
+    routing::get,
+};
+use invoices::{Decided, InvoiceOpError, Invoices, StartPolicy, view::InvoiceList};
+use pages::Banner;
+use serde::Deserialize;
+use std::{sync::Arc, time::SystemTime};
+use tokens::Tokens;
+use workflows::{Decision, DecisionRequest, InvoiceState, Signature};
+
+/// Where the inbox listens unless `INVOICE_INBOX_ADDR` says otherwise.
+const DEFAULT_ADDR: &str = "127.0.0.1:8234";
+/// The channel decisions taken here are recorded as coming through.
+const VIA: &str = "inbox";
+/// How many invoices a page lists.
+const LISTED: usize = 50;
+
+struct App {
+    invoices: Invoices,
+    tokens: Tokens,
+    /// The header an authenticating proxy puts the signed-in person in, if one is trusted.
+    identity_header: Option<HeaderName>,
+}
+
+type Shared = Arc<App>;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let addr = std::env::var("INVOICE_INBOX_ADDR")
+        .ok()
+        .filter(|addr| !addr.trim().is_empty())
+        .unwrap_or_else(|| DEFAULT_ADDR.to_owned());
+    let identity_header = match std::env::var("INVOICE_INBOX_IDENTITY_HEADER") {
+        Ok(name) if !name.trim().is_empty() => Some(
+            HeaderName::try_from(name.trim())
+                .with_context(|| format!("INVOICE_INBOX_IDENTITY_HEADER={name:?}"))?,
+        ),
+        _ => None,
+    };
+    let settings = connection::Settings::load("approvals")?;
+    let app = Arc::new(App {
+        // The inbox starts no invoice: the start policy is never used.
+        invoices: Invoices::new(settings.clone(), StartPolicy::default()),
+        tokens: Tokens::default(),
+        identity_header,
+    });
+    let listener = tokio::net::TcpListener::bind(&addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    tracing::info!(
+        "Approval inbox ready at http://{} (Temporal {}, namespace {})",
+        listener.local_addr()?,
+        settings.address(),
+        settings.namespace()
+    );
+    axum::serve(listener, router(app))
+        .with_graceful_shutdown(stop_requested())
+        .await?;
+    Ok(())
+}
+
+fn router(app: Shared) -> Router {
+    Router::new()
+        .route("/", get(inbox))
+        .route("/invoices/{id}", get(invoice))
+        .route(
+            "/invoices/{id}/decision",
+            get(no_decision_by_get).post(decide),
+        )
+        .fallback(not_found)
+        .with_state(app)
+}
+
+async fn inbox(State(app): State<Shared>) -> Response {
+    let (pending, recent) = tokio::join!(
+        app.invoices
+            .list(Some(InvoiceState::AwaitingApproval), LISTED, None),
+        app.invoices.list(None, LISTED, None)
+    );
+    match pending {
+        Ok(pending) => {
+            let recent = recent.unwrap_or_else(|_| InvoiceList {
+                state: None,
+                invoices: Vec::new(),
+                next_cursor: None,
+            });
+            Html(pages::inbox(&pending, &recent, SystemTime::now())).into_response()
+        }
+        Err(error) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Html(pages::refusal("Inbox", &error.to_string(), None)),
+        )
+            .into_response(),
+    }
+}
+
+async fn invoice(
+    State(app): State<Shared>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    render_invoice(&app, &id, &headers, StatusCode::OK, None).await
+}
+
+/// The invoice page, with a fresh form while the invoice awaits a decision.
+async fn render_invoice(
+    app: &App,
+    id: &str,
+    headers: &HeaderMap,
+    status: StatusCode,
+    banner: Option<Banner>,
+) -> Response {
+    let (view, story) = tokio::join!(app.invoices.details(id), app.invoices.story(id));
+    if let Err(error @ (InvoiceOpError::Unknown(_) | InvoiceOpError::InvalidId(_))) = &view {
+        return (
+            StatusCode::NOT_FOUND,
+            Html(pages::refusal("Not found", &error.to_string(), None)),
+        )
+            .into_response();
+    }
+    let no_worker = "No worker is running, so the invoice's status cannot be read right now. \
+         A decision made here is kept and applied when a worker returns, unless the invoice was \
+         decided before or its deadline has passed by then.";
+    let (open, problem) = match &view {
+        Ok(view) => (view.state == InvoiceState::AwaitingApproval, None),
+        Err(InvoiceOpError::NoWorker { .. }) => (true, Some(no_worker.to_owned())),
+        Err(error) => (false, Some(error.to_string())),
+    };
+    let identity = identity(app, headers);
+    let form = match (open, &app.identity_header, identity) {
+        (false, _, _) => None,
+        // Behind a proxy that signs people in, but nobody is signed in: no form to offer.
+        (true, Some(_), None) => None,
+        (true, _, identity) => Some(pages::Form {
+            token: app.tokens.issue(id),
+            identity,
+        }),
+    };
+    let story = story.unwrap_or_default();
+    let page = match (&view, &problem) {
+        (Ok(view), _) => pages::invoice(id, Ok(view), &story, form.as_ref(), banner.as_ref()),
+        (Err(_), Some(problem)) => {
+            pages::invoice(id, Err(problem), &story, form.as_ref(), banner.as_ref())
+        }
+        (Err(error), None) => pages::refusal("Error", &error.to_string(), None),
+    };
+    (status, Html(page)).into_response()
+}
+
+/// The person signed in through the trusted proxy, if one is configured and says so.
+fn identity(app: &App, headers: &HeaderMap) -> Option<String> {
+    let header = app.identity_header.as_ref()?;
+    let value = headers.get(header)?.to_str().ok()?.trim();
+    (!value.is_empty()).then(|| value.to_owned())
+}
+
+/// What the decision form posts.
+#[derive(Deserialize)]
+struct DecisionForm {
+    token: Option<String>,
+    decision: Option<String>,
+    by: Option<String>,
+    reason: Option<String>,
+}
+
+async fn decide(
+    State(app): State<Shared>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<DecisionForm>,
+) -> Response {
+    let back = format!("/invoices/{id}");
+    let refuse = |status: StatusCode, why: &str| {
+        (
+            status,
+            Html(pages::refusal(
+                "Nothing was decided",
+                &format!("Nothing was decided: {why}"),
+                Some(&back),
+            )),
+        )
+            .into_response()
+    };
+    // The token first: without one this inbox handed out for this invoice, nothing else is
+    // even looked at.
+    let token = form.token.as_deref().unwrap_or_default();
+    if !app.tokens.redeem(token, &id) {
+        return refuse(
+            StatusCode::FORBIDDEN,
+            "this form is not valid here (it was used already, it expired, or it did not come \
+             from this inbox's page for this invoice). Open the invoice again to decide.",
+        );
+    }
+    let decision = match form.decision.as_deref() {
+        Some("approve") => Decision::Approve,
+        Some("reject") => Decision::Reject,
+        _ => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                "choose Approve or Reject and refund.",
+            );
+        }
+    };
+    let by = match (&app.identity_header, identity(&app, &headers)) {
+        (Some(_), Some(person)) => person,
+        (Some(header), None) => {
+            return refuse(
+                StatusCode::UNAUTHORIZED,
+                &format!("the sign-in proxy did not say who you are (no {header} header)."),
+            );
+        }
+        (None, _) => match form.by.as_deref().map(str::trim) {
+            Some(name) if !name.is_empty() => name.to_owned(),
+            _ => return refuse(StatusCode::BAD_REQUEST, "say who you are: your name."),
+        },
+    };
+    let reason = form
+        .reason
+        .map(|reason| reason.trim().to_owned())
+        .filter(|reason| !reason.is_empty());
+    let request = DecisionRequest {
+        decision,
+        signature: Signature {
+            by,
+            reason,
+            via: VIA.to_owned(),
+        },
+    };
+    match app.invoices.decide(&id, request).await {
+        Ok(Decided { view, .. }) => {
+            let said = view.decision.as_ref().map_or_else(
+                || "The decision is recorded.".to_owned(),
+                |record| format!("{}.", record.sentence()),
+            );
+            let banner = Banner::Done(format!("{said} Status: {}", view.status));
+            render_invoice(&app, &id, &headers, StatusCode::OK, Some(banner)).await
+        }
+        Err(InvoiceOpError::DecisionRefused { reason, .. }) => {
+            let banner = Banner::Refused(format!("Nothing was decided: {reason}."));
+            render_invoice(&app, &id, &headers, StatusCode::CONFLICT, Some(banner)).await
+        }
+        Err(error) => {
+            let banner = Banner::Refused(format!("Nothing was decided: {error}"));
+            let status = match error {
+                InvoiceOpError::Closed { .. } => StatusCode::CONFLICT,
+                _ => StatusCode::SERVICE_UNAVAILABLE,
+            };
+            render_invoice(&app, &id, &headers, status, Some(banner)).await
+        }
+    }
+}
+
+async fn no_decision_by_get(Path(id): Path<String>) -> Response {
+    (
+        StatusCode::METHOD_NOT_ALLOWED,
+        Html(pages::refusal(
+            "Nothing was decided",
+            "Nothing was decided: a decision is made only with the invoice page's form (a POST \
+             with its token), never by opening a link.",
+            Some(&format!("/invoices/{id}")),
+        )),
+    )
+        .into_response()
+}
+
+async fn not_found() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Html(pages::refusal(
+            "Not found",
+            "There is no such page. The inbox is at /, each invoice at /invoices/<id>.",
+            None,
+        )),
+    )
+        .into_response()
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn stop_requested() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut terminate = signal(SignalKind::terminate()).expect("the SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}
