@@ -25,14 +25,13 @@ impl Tokens {
         let mut issued = self.issued.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
         issued.retain(|_, (_, at)| now.duration_since(*at) < LIFETIME);
-        if issued.len() >= MAX_OUTSTANDING {
-            if let Some(oldest) = issued
+        if issued.len() >= MAX_OUTSTANDING
+            && let Some(oldest) = issued
                 .iter()
                 .min_by_key(|(_, (_, at))| *at)
                 .map(|(token, _)| token.clone())
-            {
-                issued.remove(&oldest);
-            }
+        {
+            issued.remove(&oldest);
         }
         issued.insert(token.clone(), (invoice_id.to_owned(), now));
         token
