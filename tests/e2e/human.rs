@@ -146,22 +146,23 @@ async fn with_a_form_only_the_persons_accepting_answer_decides() {
     mcp.await_status("HUM-2", "Awaiting approval", STEP).await;
     let _ = session.cancel().await;
 
-    // The person answers: their decision is the one taken, with their name, not the model's.
+    // The person accepts, and approves: their decision is the one taken, with their name,
+    // not the model's (which asked to reject).
     let answering = Person {
-        answer: Some(json!({"decision": "reject", "name": "ana", "reason": "not ordered"})),
+        answer: Some(json!({"decision": "approve", "name": "ana", "reason": "checked the PO"})),
         asked: Arc::default(),
     };
     let session = person_session(&server, answering).await;
-    let (is_error, text) = call(&session, "approve_invoice", json!({"invoice_id": "HUM-3"})).await;
+    let (is_error, text) = call(&session, "reject_invoice", json!({"invoice_id": "HUM-3"})).await;
     assert!(!is_error, "{text}");
     assert!(
-        text.starts_with("Sent rejection signal for invoice HUM-3.")
-            && text.contains("Rejected by ana via desk form at ")
-            && text.ends_with(": not ordered."),
+        text.starts_with("Sent approval signal for invoice HUM-3.")
+            && text.contains("Approved by ana via desk form at ")
+            && text.ends_with(": checked the PO."),
         "{text}"
     );
-    mcp.await_status("HUM-3", "Rejected by approver", STEP)
+    mcp.await_status("HUM-3", "Approved and finalized", STEP)
         .await;
-    server.books().assert_invoice("HUM-3", 2, true);
+    server.books().assert_invoice("HUM-3", 2, false);
     let _ = session.cancel().await;
 }
