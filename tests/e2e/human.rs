@@ -146,8 +146,9 @@ async fn with_a_form_only_the_persons_accepting_answer_decides() {
     mcp.await_status("HUM-2", "Awaiting approval", STEP).await;
     let _ = session.cancel().await;
 
-    // The person accepts, and approves: their decision is the one taken, with their name,
-    // not the model's (which asked to reject).
+    // The person accepts, and approves: their decision is the one taken, not the model's
+    // (which asked to reject). Under separation of duties (on in human mode) it is recorded as
+    // this server's person (sam), whatever name was typed; the typed name stays in the reason.
     let answering = Person {
         answer: Some(json!({"decision": "approve", "name": "ana", "reason": "checked the PO"})),
         asked: Arc::default(),
@@ -157,8 +158,8 @@ async fn with_a_form_only_the_persons_accepting_answer_decides() {
     assert!(!is_error, "{text}");
     assert!(
         text.starts_with("Sent approval signal for invoice HUM-3.")
-            && text.contains("Approved by ana via desk form at ")
-            && text.ends_with(": checked the PO."),
+            && text.contains("Approved by sam via desk form at ")
+            && text.ends_with(": checked the PO; signed as ana."),
         "{text}"
     );
     mcp.await_status("HUM-3", "Approved and finalized", STEP)

@@ -234,6 +234,28 @@ async fn only_a_post_with_a_valid_token_by_someone_else_than_the_submitter_decid
     );
     assert_eq!(status, 403);
 
+    // A page reached under another name (DNS rebinding), and a form posted from another
+    // site: nothing happens.
+    let port = inbox.url.rsplit(':').next().unwrap();
+    let (status, _) = http(
+        "GET",
+        &page_url,
+        None,
+        &[("Host", &format!("evil.example:{port}"))],
+    );
+    assert_eq!(status, 421);
+    let (_, page) = http("GET", &page_url, None, &[]);
+    let token = form_token(&page).expect("a form on the page");
+    let (status, body) = http(
+        "POST",
+        &decision_url,
+        Some(&format!("token={token}&decision=approve&by=ana")),
+        &[("Origin", "http://evil.example")],
+    );
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("posted from another site"), "{body}");
+    waiting(body).await;
+
     // Someone else, with a fresh form: decided.
     let (_, page) = http("GET", &page_url, None, &[]);
     let token = form_token(&page).expect("a form on the page");
@@ -283,4 +305,37 @@ async fn behind_a_signing_in_proxy_the_identity_comes_from_its_header() {
     assert_eq!(decided["decision"]["by"], "lee@example.com");
     mcp.await_status("SSO-1", "Rejected by approver", STEP)
         .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_submitter_cannot_approve_even_before_the_invoice_first_runs() {
+    let server = DevServer::start().await;
+    let mcp = McpSession::start(
+        &server.address,
+        server.dir(),
+        &[
+            ("INVOICE_APPROVER", "sam"),
+            ("INVOICE_SEPARATION_OF_DUTIES", "on"),
+        ],
+    )
+    .await;
+    // No worker yet: the invoice has not run a single step when sam's approval arrives, so
+    // the workflow meets it in its very first task.
+    mcp.call(
+        "process_invoice",
+        json!({"invoice_data": harness::tutorial_invoice("SOD-2")}),
+    )
+    .await
+    .ok();
+    let sent = mcp
+        .call("approve_invoice", json!({"invoice_id": "SOD-2"}))
+        .await
+        .ok();
+    assert!(sent.contains("No worker is running"), "{sent}");
+
+    let _worker = WorkerProcess::start(&server);
+    mcp.await_status("SOD-2", "Awaiting approval", STEP).await;
+    let status = mcp.status("SOD-2").await.structured.unwrap();
+    assert_eq!(status["decision"], serde_json::Value::Null, "{status}");
+    server.books().assert_invoice("SOD-2", 2, false);
 }

@@ -37,6 +37,9 @@ struct App {
     tokens: Tokens,
     /// The header an authenticating proxy puts the signed-in person in, if one is trusted.
     identity_header: Option<HeaderName>,
+    /// The names this inbox answers to when it listens on loopback (`127.0.0.1:8234`,
+    /// `localhost:8234`): a page reached under another name (DNS rebinding) gets nothing.
+    loopback_hosts: Option<Vec<String>>,
 }
 
 type Shared = Arc<App>;
@@ -61,15 +64,25 @@ async fn main() -> anyhow::Result<()> {
         _ => None,
     };
     let settings = connection::Settings::load("approvals")?;
+    let listener = tokio::net::TcpListener::bind(&addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    let local = listener.local_addr()?;
+    let loopback_hosts = local.ip().is_loopback().then(|| {
+        let port = local.port();
+        vec![
+            format!("127.0.0.1:{port}"),
+            format!("localhost:{port}"),
+            format!("[::1]:{port}"),
+        ]
+    });
     let app = Arc::new(App {
         // The inbox starts no invoice: the start policy is never used.
         invoices: Invoices::new(settings.clone(), StartPolicy::default()),
         tokens: Tokens::default(),
         identity_header,
+        loopback_hosts,
     });
-    let listener = tokio::net::TcpListener::bind(&addr)
-        .await
-        .with_context(|| format!("cannot listen on {addr}"))?;
     tracing::info!(
         "Approval inbox ready at http://{} (Temporal {}, namespace {})",
         listener.local_addr()?,
@@ -91,7 +104,65 @@ fn router(app: Shared) -> Router {
             get(no_decision_by_get).post(decide),
         )
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            same_origin,
+        ))
         .with_state(app)
+}
+
+/// Every request must name this inbox as its host (when it listens on loopback), and a POST
+/// must come from this inbox's own pages: a page elsewhere cannot post a form here, even with
+/// a token it got hold of.
+async fn same_origin(
+    State(app): State<Shared>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let headers = request.headers();
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|host| host.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    if let Some(allowed) = &app.loopback_hosts
+        && !allowed.iter().any(|name| name.eq_ignore_ascii_case(&host))
+    {
+        let why = format!(
+            "Nothing was done: this inbox answers only as {}.",
+            allowed.join(" or ")
+        );
+        return (
+            StatusCode::MISDIRECTED_REQUEST,
+            Html(pages::refusal("Wrong address", &why, None)),
+        )
+            .into_response();
+    }
+    if request.method() == axum::http::Method::POST {
+        let origin = headers
+            .get(axum::http::header::ORIGIN)
+            .and_then(|origin| origin.to_str().ok());
+        let site = headers
+            .get("sec-fetch-site")
+            .and_then(|site| site.to_str().ok());
+        let foreign_origin = origin.is_some_and(|origin| {
+            !origin.eq_ignore_ascii_case(&format!("http://{host}"))
+                && !origin.eq_ignore_ascii_case(&format!("https://{host}"))
+        });
+        let foreign_site = site.is_some_and(|site| site != "same-origin" && site != "none");
+        if foreign_origin || foreign_site {
+            return (
+                StatusCode::FORBIDDEN,
+                Html(pages::refusal(
+                    "Nothing was decided",
+                    "Nothing was decided: the form was posted from another site.",
+                    None,
+                )),
+            )
+                .into_response();
+        }
+    }
+    next.run(request).await
 }
 
 async fn inbox(State(app): State<Shared>) -> Response {
@@ -173,7 +244,12 @@ async fn render_invoice(
 /// The person signed in through the trusted proxy, if one is configured and says so.
 fn identity(app: &App, headers: &HeaderMap) -> Option<String> {
     let header = app.identity_header.as_ref()?;
-    let value = headers.get(header)?.to_str().ok()?.trim();
+    // Exactly one: a proxy that appends rather than replaces would leave the client's own.
+    let mut values = headers.get_all(header).iter();
+    let value = values.next()?.to_str().ok()?.trim();
+    if values.next().is_some() {
+        return None;
+    }
     (!value.is_empty()).then(|| value.to_owned())
 }
 

@@ -122,6 +122,8 @@ pub struct InvoiceTools {
     approver: Arc<str>,
     /// Who may decide through the tools.
     decisions: DecisionPolicy,
+    /// Whether the submitter of an invoice may not approve it.
+    separation_of_duties: bool,
     /// Where the approval inbox is.
     inbox_url: Arc<str>,
     tool_router: ToolRouter<Self>,
@@ -155,6 +157,7 @@ impl InvoiceTools {
             invoices: Arc::new(invoices),
             approver: config.approver.as_str().into(),
             decisions: config.decisions,
+            separation_of_duties: config.separation_of_duties,
             inbox_url: config.inbox_url.as_str().into(),
             tool_router,
             prompt_router: Self::prompt_router(),
@@ -393,9 +396,26 @@ impl InvoiceTools {
             }
         };
         let client = client_name(peer);
+        // Under separation of duties the person at this client is who this server knows
+        // (INVOICE_APPROVER): a typed name cannot make the submitter someone else. It is kept
+        // in the reason.
+        let typed = answer.name.trim();
+        let (by, reason) = if self.separation_of_duties {
+            let signed = (!typed.is_empty() && !typed.eq_ignore_ascii_case(&self.approver))
+                .then(|| format!("signed as {typed}"));
+            let reason = [Some(answer.reason.trim().to_owned()), signed]
+                .into_iter()
+                .flatten()
+                .filter(|part| !part.is_empty())
+                .collect::<Vec<_>>()
+                .join("; ");
+            (self.approver.to_string(), reason)
+        } else {
+            (typed.to_owned(), answer.reason.trim().to_owned())
+        };
         let signature = Signature {
-            by: answer.name.trim().to_owned(),
-            reason: Some(answer.reason.trim().to_owned()).filter(|r| !r.is_empty()),
+            by,
+            reason: Some(reason).filter(|r| !r.is_empty()),
             via: format!("{client} form")
                 .chars()
                 .take(workflows::decision::MAX_VIA_LEN)

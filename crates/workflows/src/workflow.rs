@@ -45,8 +45,6 @@ pub struct InvoiceWorkflow {
     deadline: Option<SystemTime>,
     /// Whether decisions are published (memo, search attribute): [`DECISION_PATCH`] again.
     publish_decision: bool,
-    /// Who may approve: from the workflow input.
-    duties: Duties,
 }
 
 impl Default for InvoiceWorkflow {
@@ -56,7 +54,6 @@ impl Default for InvoiceWorkflow {
             decision: None,
             deadline: None,
             publish_decision: false,
-            duties: Duties::default(),
         }
     }
 }
@@ -65,13 +62,6 @@ impl Default for InvoiceWorkflow {
 impl InvoiceWorkflow {
     #[run]
     pub async fn run(ctx: &mut WorkflowContext<Self>, invoice: Invoice) -> WorkflowResult<String> {
-        // Who may approve travels in the input: no command, nothing to version.
-        ctx.state_mut(|s| {
-            s.duties = Duties {
-                submitted_by: invoice.submitted_by.clone(),
-                separated: invoice.separation_of_duties,
-            }
-        });
         let requests: Vec<PaymentRequest> = invoice
             .lines
             .iter()
@@ -284,13 +274,13 @@ impl InvoiceWorkflow {
     #[update_validator(decide)]
     pub fn validate_decide(
         &self,
-        _ctx: &WorkflowContextView,
+        ctx: &WorkflowContextView,
         request: &DecisionRequest,
     ) -> Result<(), HandlerError> {
         request.signature.check().map_err(Refusal::Malformed)?;
         // The validator has no clock: the handler judges the deadline by workflow time.
         let refused = decision::refusal(self.status, self.decision.as_ref(), None, None)
-            .or_else(|| self.duties.refusal(request.decision, &request.signature));
+            .or_else(|| duties(ctx).refusal(request.decision, &request.signature));
         match refused {
             Some(refusal) => Err(refusal.into()),
             None => Ok(()),
@@ -305,9 +295,10 @@ impl InvoiceWorkflow {
         request: DecisionRequest,
     ) -> Result<DecisionOutcome, HandlerError> {
         let now = ctx.workflow_time();
+        let duties = duties(&ctx.info());
         let refused = ctx.state(|s| {
             decision::refusal(s.status, s.decision.as_ref(), s.deadline, now)
-                .or_else(|| s.duties.refusal(request.decision, &request.signature))
+                .or_else(|| duties.refusal(request.decision, &request.signature))
         });
         if let Some(refusal) = refused {
             return Err(refusal.into());
@@ -317,12 +308,7 @@ impl InvoiceWorkflow {
         ctx.wait_condition(|s: &Self| s.status.state().is_decided())
             .await?;
         let info = ctx.info();
-        // The invoice is the workflow's input, already in the history: decoded, not kept.
-        let lines = info
-            .raw()
-            .arguments
-            .first()
-            .and_then(|input| serde_json::from_slice::<Invoice>(&input.data).ok())
+        let lines = input(&info)
             .map(|invoice| invoice.lines)
             .unwrap_or_default();
         let rfc3339 = |time: SystemTime| humantime::format_rfc3339_seconds(time).to_string();
@@ -367,11 +353,27 @@ impl InvoiceWorkflow {
             .and_then(|payload| serde_json::from_slice::<Signature>(&payload.data).ok())
             .filter(|signature| signature.check().is_ok())
             .unwrap_or_else(Signature::unknown_signal);
-        if self.duties.refusal(decision, &signature).is_some() {
+        if duties(&ctx.info()).refusal(decision, &signature).is_some() {
             return;
         }
         self.decision = Some(DecisionRecord::new(decision, signature, now));
     }
+}
+
+/// The invoice this workflow was started with: its input, in the history. Read where it is
+/// needed rather than kept, so that a handler that runs before the workflow's own code (a
+/// decision in its first task) knows it too.
+fn input(view: &WorkflowContextView) -> Option<Invoice> {
+    let payload = view.raw().arguments.first()?;
+    serde_json::from_slice(&payload.data).ok()
+}
+
+/// Who may approve, from the input.
+fn duties(view: &WorkflowContextView) -> Duties {
+    input(view).map_or_else(Duties::default, |invoice| Duties {
+        submitted_by: invoice.submitted_by,
+        separated: invoice.separation_of_duties,
+    })
 }
 
 /// Announces each step of an invoice: to the status query, to the Web UI (current details) and,
