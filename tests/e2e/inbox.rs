@@ -204,15 +204,23 @@ async fn only_a_post_with_a_valid_token_by_someone_else_than_the_submitter_decid
         waiting(body).await;
     }
 
+    // The page's form, posted with `fields` (and `headers`): what a browser would send.
+    let post = |token: &str, fields: &str, headers: &[(&str, &str)]| {
+        http(
+            "POST",
+            &decision_url,
+            Some(&format!("token={token}&{fields}")),
+            headers,
+        )
+    };
+    let fresh_token = || {
+        let (_, page) = http("GET", &page_url, None, &[]);
+        form_token(&page).expect("a form on the page")
+    };
+
     // The submitter approving their own invoice: refused by the workflow.
-    let (_, page) = http("GET", &page_url, None, &[]);
-    let token = form_token(&page).expect("a form on the page");
-    let (status, body) = http(
-        "POST",
-        &decision_url,
-        Some(&format!("token={token}&decision=approve&by=sam")),
-        &[],
-    );
+    let token = fresh_token();
+    let (status, body) = post(&token, "decision=approve&by=sam", &[]);
     assert_eq!(status, 409, "{body}");
     assert!(
         body.contains("sam submitted this invoice and cannot approve it too"),
@@ -226,12 +234,7 @@ async fn only_a_post_with_a_valid_token_by_someone_else_than_the_submitter_decid
         .err();
     assert!(own.contains("cannot approve it too"), "{own}");
     // The token of that attempt is spent.
-    let (status, _) = http(
-        "POST",
-        &decision_url,
-        Some(&format!("token={token}&decision=approve&by=ana")),
-        &[],
-    );
+    let (status, _) = post(&token, "decision=approve&by=ana", &[]);
     assert_eq!(status, 403);
 
     // A page reached under another name (DNS rebinding), and a form posted from another
@@ -244,12 +247,9 @@ async fn only_a_post_with_a_valid_token_by_someone_else_than_the_submitter_decid
         &[("Host", &format!("evil.example:{port}"))],
     );
     assert_eq!(status, 421);
-    let (_, page) = http("GET", &page_url, None, &[]);
-    let token = form_token(&page).expect("a form on the page");
-    let (status, body) = http(
-        "POST",
-        &decision_url,
-        Some(&format!("token={token}&decision=approve&by=ana")),
+    let (status, body) = post(
+        &fresh_token(),
+        "decision=approve&by=ana",
         &[("Origin", "http://evil.example")],
     );
     assert_eq!(status, 403, "{body}");
@@ -257,14 +257,7 @@ async fn only_a_post_with_a_valid_token_by_someone_else_than_the_submitter_decid
     waiting(body).await;
 
     // Someone else, with a fresh form: decided.
-    let (_, page) = http("GET", &page_url, None, &[]);
-    let token = form_token(&page).expect("a form on the page");
-    let (status, body) = http(
-        "POST",
-        &decision_url,
-        Some(&format!("token={token}&decision=approve&by=ana&reason=ok")),
-        &[],
-    );
+    let (status, body) = post(&fresh_token(), "decision=approve&by=ana&reason=ok", &[]);
     assert_eq!(status, 200, "{body}");
     mcp.await_status("SOD-1", "Approved and finalized", STEP)
         .await;
