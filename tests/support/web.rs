@@ -227,7 +227,10 @@ pub fn http(
         .expect("a read timeout");
     let body = form.unwrap_or_default();
     let mut request = format!("{method} {path} HTTP/1.1\r\nConnection: close\r\n");
-    if !headers.iter().any(|(name, _)| name.eq_ignore_ascii_case("host")) {
+    if !headers
+        .iter()
+        .any(|(name, _)| name.eq_ignore_ascii_case("host"))
+    {
         request.push_str(&format!("Host: {host}\r\n"));
     }
     for (name, value) in headers {
