@@ -137,11 +137,39 @@ impl Browser {
         self.text().await
     }
 
-    /// The visible text of the page.
+    /// The visible text of the page, once it has one (a page still loading has no body yet).
     pub async fn text(&self) -> String {
-        within(async { self.client.find(Locator::Css("body")).await?.text().await })
+        let deadline = Instant::now() + STEP_LIMIT;
+        loop {
+            let text =
+                within(async { self.client.find(Locator::Css("body")).await?.text().await }).await;
+            match text {
+                Ok(text) => return text,
+                Err(error) => assert!(Instant::now() < deadline, "the page's text: {error}"),
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Runs `action`, which leads to another page, and answers that page's text: it waits
+    /// until the page it started on is gone, so the text is never the old page's.
+    async fn leading_away(
+        &self,
+        what: &str,
+        action: impl std::future::Future<Output = Result<(), fantoccini::error::CmdError>>,
+    ) -> String {
+        let old = within(self.client.find(Locator::Css("html")))
             .await
-            .expect("the page's text")
+            .expect("the page");
+        within(action)
+            .await
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
+        let deadline = Instant::now() + STEP_LIMIT;
+        while within(old.tag_name()).await.is_ok() {
+            assert!(Instant::now() < deadline, "{what} led nowhere");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        self.text().await
     }
 
     /// Types into the field with this id.
@@ -157,26 +185,22 @@ impl Browser {
         .unwrap_or_else(|e| panic!("fill #{id}: {e}"));
     }
 
-    /// Clicks the element with this id, and answers the text of the page it leads to.
+    /// Clicks the button with this id, and answers the text of the page it leads to.
     pub async fn click(&self, id: &str) -> String {
-        within(async { self.client.find(Locator::Id(id)).await?.click().await })
-            .await
-            .unwrap_or_else(|e| panic!("click #{id}: {e}"));
-        self.text().await
+        let click = async { self.client.find(Locator::Id(id)).await?.click().await };
+        self.leading_away(&format!("click #{id}"), click).await
     }
 
-    /// Clicks the link with this text.
+    /// Clicks the link with this text, and answers the text of the page it leads to.
     pub async fn follow(&self, text: &str) -> String {
-        within(async {
+        let click = async {
             self.client
                 .find(Locator::LinkText(text))
                 .await?
                 .click()
                 .await
-        })
-        .await
-        .unwrap_or_else(|e| panic!("follow {text:?}: {e}"));
-        self.text().await
+        };
+        self.leading_away(&format!("follow {text:?}"), click).await
     }
 
     /// Whether an element with this id is on the page.
@@ -202,9 +226,12 @@ impl Browser {
     }
 }
 
+/// The longest one browser step may take.
+const STEP_LIMIT: Duration = Duration::from_secs(30);
+
 /// Every browser step is bounded: a page that never loads fails the test, not hangs it.
 async fn within<T>(step: impl std::future::Future<Output = T>) -> T {
-    tokio::time::timeout(Duration::from_secs(30), step)
+    tokio::time::timeout(STEP_LIMIT, step)
         .await
         .expect("a browser step took over 30 s")
 }
