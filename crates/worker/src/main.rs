@@ -30,8 +30,10 @@ const STICKY_QUEUE_TIMEOUT: Duration = Duration::from_secs(1);
 const CACHED_WORKFLOWS: usize = 100;
 /// How long a graceful stop may take before the worker exits regardless.
 const SHUTDOWN_LIMIT: Duration = Duration::from_secs(10);
-/// How long registering the search attributes may take before the worker starts without.
-const SEARCH_ATTRIBUTES_LIMIT: Duration = Duration::from_secs(10);
+/// How long registering the search attributes may take before the worker starts without
+/// them. Generous: a loaded dev server can take seconds, and invoice workflow tasks fail until
+/// they exist. A stop request is honoured meanwhile all the same.
+const SEARCH_ATTRIBUTES_LIMIT: Duration = Duration::from_secs(60);
 /// How long one connection attempt may take while waiting for Temporal to come up.
 const CONNECT_ATTEMPT_LIMIT: Duration = Duration::from_secs(5);
 
