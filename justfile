@@ -6,6 +6,9 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 
 # Where the dev server keeps its state, so invoices survive a restart.
 db := ".data/temporal.db"
+# The optimised build of the three programs people run, always built alike so that no recipe
+# rebuilds what another one built (scripts/up builds the same).
+build-services := "cargo build --release -p worker -p approvals -p mcp-server"
 
 default:
     @just --list
@@ -53,28 +56,37 @@ inbox:
 
 # The MCP server on stdio (release build), as Claude Desktop runs it.
 mcp:
-    cargo build --release --workspace --bins
+    {{build-services}}
     ./target/release/mcp-server
 
 # A scripted session through a real MCP client: process, status, list what awaits approval, approve, status.
 demo:
-    cargo build --release --workspace --bins --examples
+    {{build-services}}
+    cargo build --release --example demo
     target/release/examples/demo target/release/mcp-server
 
 # The MCP Inspector (from npm) against the release mcp-server, in your browser.
 inspect:
-    cargo build --release --workspace --bins
+    {{build-services}}
     npx -y @modelcontextprotocol/inspector ./target/release/mcp-server
 
 # Add this server to Claude Desktop's config (macOS, Windows, Linux), keeping other servers.
 claude-config:
-    cargo build --release --workspace --bins
+    {{build-services}}
     python3 scripts/claude_config.py
 
 # Benchmark against the tutorial's Python implementation and the raw client; writes docs/benchmarks.md.
+# Measures the `dist` build (fat LTO), as packaged binaries are built: the first build is slow.
 bench *args="--out docs/benchmarks.md":
-    cargo build --release --workspace --bins
-    target/release/bench {{args}}
+    cargo build --profile dist --workspace --bins
+    target/dist/bench {{args}}
+
+# Install the three programs into ~/.cargo/bin, sharing one build directory (`just install
+# --profile dist` for the smaller, slower-to-build packaged build).
+install *args="":
+    cargo install --locked --target-dir target {{args}} --path crates/worker
+    cargo install --locked --target-dir target {{args}} --path crates/approvals
+    cargo install --locked --target-dir target {{args}} --path crates/mcp-server
 
 # Format the code.
 fmt:

@@ -6,12 +6,14 @@
 
 mod bad_input;
 mod chaos;
+mod cli;
 mod decisions;
 mod failures;
 mod fuzz;
 mod human;
 mod inbox;
 mod lifecycle;
+mod metrics;
 mod payments;
 mod protocol;
 mod resources;

@@ -19,7 +19,12 @@ async fn process(mcp: &McpSession, id: &str) {
 
 /// Polls the status until the invoice has finished in `state` (refunds count as the state
 /// they lead to, so the state alone comes before the end); answers the structured status.
-async fn await_state(mcp: &McpSession, id: &str, state: &str, within: Duration) -> Value {
+pub(crate) async fn await_state(
+    mcp: &McpSession,
+    id: &str,
+    state: &str,
+    within: Duration,
+) -> Value {
     let deadline = Instant::now() + within;
     loop {
         let reply = mcp.status(id).await;

@@ -50,7 +50,7 @@ pub fn binary(name: &str) -> PathBuf {
 /// A free TCP port on the loopback interface, never handed out before in this process: tests
 /// run in parallel threads, and the system may offer a port that another test was given but
 /// has not bound yet.
-pub(crate) fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     static HANDED_OUT: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
     let mut handed_out = HANDED_OUT.lock().unwrap_or_else(|e| e.into_inner());
     loop {

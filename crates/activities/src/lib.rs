@@ -194,14 +194,56 @@ impl PaymentGateway for SimulatedGateway {
     }
 }
 
+/// Money the gateway moved, as the activity that asked for it reports it.
+#[derive(Clone, Copy, Debug)]
+pub struct MoneyMoved<'a> {
+    pub operation: Operation,
+    pub request: &'a PaymentRequest,
+    pub idempotency_key: &'a str,
+    /// Which attempt of the activity moved it (1 for the first).
+    pub attempt: u32,
+}
+
+/// Hears of every charge and refund the gateway accepted: the worker's metrics and audit log.
+pub trait PaymentObserver: Send + Sync + 'static {
+    fn moved(&self, movement: MoneyMoved<'_>);
+}
+
 /// The activity implementations registered by the worker.
 pub struct Payments {
     gateway: Arc<dyn PaymentGateway>,
+    observer: Option<Arc<dyn PaymentObserver>>,
 }
 
 impl Payments {
     pub fn new(gateway: Arc<dyn PaymentGateway>) -> Self {
-        Self { gateway }
+        Self {
+            gateway,
+            observer: None,
+        }
+    }
+
+    /// The same activities, telling `observer` of each movement of money.
+    pub fn observed_by(mut self, observer: Arc<dyn PaymentObserver>) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+
+    fn report(
+        &self,
+        ctx: &ActivityContext,
+        operation: Operation,
+        key: &str,
+        request: &PaymentRequest,
+    ) {
+        if let Some(observer) = &self.observer {
+            observer.moved(MoneyMoved {
+                operation,
+                request,
+                idempotency_key: key,
+                attempt: ctx.info().attempt,
+            });
+        }
     }
 }
 
@@ -211,7 +253,7 @@ impl Payments {
     #[activity(name = "process_payment")]
     pub async fn process_payment(
         self: Arc<Self>,
-        _ctx: ActivityContext,
+        ctx: ActivityContext,
         request: PaymentRequest,
     ) -> Result<String, ActivityError> {
         let key = request.idempotency_key(Operation::Charge);
@@ -219,6 +261,7 @@ impl Payments {
             .charge(&key, &request)
             .await
             .map_err(GatewayError::into_activity_error)?;
+        self.report(&ctx, Operation::Charge, &key, &request);
         Ok(request.charge_receipt())
     }
 
@@ -226,7 +269,7 @@ impl Payments {
     #[activity(name = "refund_payment")]
     pub async fn refund_payment(
         self: Arc<Self>,
-        _ctx: ActivityContext,
+        ctx: ActivityContext,
         request: PaymentRequest,
     ) -> Result<String, ActivityError> {
         let key = request.idempotency_key(Operation::Refund);
@@ -236,7 +279,10 @@ impl Payments {
             .await
             .map_err(GatewayError::into_activity_error)?;
         Ok(match refund {
-            Refund::Refunded => request.refund_receipt(),
+            Refund::Refunded => {
+                self.report(&ctx, Operation::Refund, &key, &request);
+                request.refund_receipt()
+            }
             Refund::NothingCharged => format!(
                 "Nothing to refund for {}: it was never charged",
                 request.line.item

@@ -2,11 +2,11 @@
 //! rejects the invoices awaiting a decision. The model has no way in: a decision is a POST of
 //! the invoice page's form, with a single-use token, and a GET never decides anything.
 //!
-//! Settings: `INVOICE_INBOX_ADDR` (default `127.0.0.1:8234`); `INVOICE_INBOX_IDENTITY_HEADER`,
-//! the header an authenticating reverse proxy sets to the signed-in person (for teams; unset,
-//! the form asks for a name); Temporal's envconfig as for the other binaries
-//! (`TEMPORAL_ADDRESS`, `TEMPORAL_NAMESPACE`, profiles). Logs go to stderr (`RUST_LOG`).
+//! Settings are flags and environment variables (`approvals --help`, and [`cli`]): where it
+//! listens, and for teams the header an authenticating reverse proxy sets to the signed-in
+//! person (without one, the form asks for a name). Logs go to stderr.
 
+mod cli;
 mod pages;
 mod tokens;
 
@@ -18,6 +18,7 @@ use axum::{
     response::{Html, IntoResponse, Response},
     routing::get,
 };
+use clap::Parser;
 use invoices::{Decided, InvoiceOpError, Invoices, StartPolicy, view::InvoiceList};
 use pages::Banner;
 use serde::Deserialize;
@@ -25,8 +26,6 @@ use std::{sync::Arc, time::SystemTime};
 use tokens::Tokens;
 use workflows::{Decision, DecisionRequest, InvoiceState, Signature};
 
-/// Where the inbox listens unless `INVOICE_INBOX_ADDR` says otherwise.
-const DEFAULT_ADDR: &str = "127.0.0.1:8234";
 /// The channel decisions taken here are recorded as coming through.
 const VIA: &str = "inbox";
 /// How many invoices a page lists.
@@ -46,24 +45,11 @@ type Shared = Arc<App>;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
-    let addr = std::env::var("INVOICE_INBOX_ADDR")
-        .ok()
-        .filter(|addr| !addr.trim().is_empty())
-        .unwrap_or_else(|| DEFAULT_ADDR.to_owned());
-    let identity_header = match std::env::var("INVOICE_INBOX_IDENTITY_HEADER") {
-        Ok(name) if !name.trim().is_empty() => Some(
-            HeaderName::try_from(name.trim())
-                .with_context(|| format!("INVOICE_INBOX_IDENTITY_HEADER={name:?}"))?,
-        ),
-        _ => None,
-    };
-    let settings = connection::Settings::load("approvals")?;
+    // Before anything else: `--help`, `--version` and a bad flag end here (exit 0 or 2).
+    let cli = cli::Cli::parse();
+    logs::init(&cli.logs);
+    let addr = cli.inbox_addr;
+    let settings = connection::Settings::load("approvals", &cli.temporal)?;
     let listener = tokio::net::TcpListener::bind(&addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
@@ -80,7 +66,7 @@ async fn main() -> anyhow::Result<()> {
         // The inbox starts no invoice: the start policy is never used.
         invoices: Invoices::new(settings.clone(), StartPolicy::default()),
         tokens: Tokens::default(),
-        identity_header,
+        identity_header: cli.inbox_identity_header,
         loopback_hosts,
     });
     tracing::info!(

@@ -1,11 +1,8 @@
 //! `mcp-server`: the invoice tools over MCP on stdio, for Claude Desktop or any MCP client.
 //!
-//! stdout carries MCP messages and nothing else; logs go to stderr (`RUST_LOG`, default
-//! `info`). Temporal is reached through its envconfig (`TEMPORAL_ADDRESS`, ...), lazily, on the
-//! first tool call, so the server is ready in milliseconds even when Temporal is down.
-//! `INVOICE_APPROVAL_TIMEOUT` (`30s`, `2m`, `5d`; default five days) bounds each approval wait;
-//! `INVOICE_APPROVER` (default: the operating-system user) is who decisions are recorded as;
-//! `PAYMENT_RETRY_LIMIT` (default `1h`) is how long a failing charge or refund is retried.
+//! stdout carries MCP messages and nothing else; logs go to stderr. Settings are flags and
+//! environment variables (`mcp-server --help`, and [`config`]). Temporal is reached lazily, on
+//! the first tool call, so the server is ready in milliseconds even when Temporal is down.
 //! Exits 0 when the client closes stdin.
 
 mod answer;
@@ -13,21 +10,18 @@ mod config;
 mod stdio;
 mod tools;
 
+use clap::Parser;
 use rmcp::ServiceExt;
 use std::process::ExitCode;
 
 // One thread is plenty for one client on stdio, and it keeps wake-ups and memory small.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(false)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+    // Before anything else: `--help`, `--version` and a bad flag end here (exit 0 or 2).
+    let cli = config::Cli::parse();
+    logs::init(&cli.logs);
 
-    match run().await {
+    match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!("{error:#}");
@@ -36,9 +30,9 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run() -> anyhow::Result<()> {
-    let config = config::Config::from_env().map_err(anyhow::Error::msg)?;
-    let settings = connection::Settings::load("mcp-server")?;
+async fn run(cli: config::Cli) -> anyhow::Result<()> {
+    let config = cli.config();
+    let settings = connection::Settings::load("mcp-server", &cli.temporal)?;
     tracing::info!(
         "invoice MCP server ready: Temporal {} (namespace {}), approval timeout {}, decisions recorded as {} ({:?} mode)",
         settings.address(),

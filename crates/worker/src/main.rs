@@ -2,19 +2,25 @@
 //! `invoice-task-queue` until Ctrl-C or SIGTERM. Start as many as you like; Temporal shares the
 //! work between them, and an invoice whose worker dies continues on another.
 //!
-//! Connection settings: Temporal's envconfig (`TEMPORAL_ADDRESS`, `TEMPORAL_NAMESPACE`, ...).
-//! Payments: the simulated gateway books them in the SQLite ledger `PAYMENT_LEDGER` (default
-//! `.data/payments.db`; workers may share it), after `PAYMENT_GATEWAY_LATENCY` (default `0s`).
-//! `PAYMENT_GATEWAY_DECLINE`, `PAYMENT_GATEWAY_UNAVAILABLE` and `PAYMENT_GATEWAY_REFUND_DECLINE`
-//! (comma-separated item names, unset by default) make it fail on purpose.
-//! Ctrl-C and SIGTERM are honoured at every moment, start-up included.
-//! Logs: stderr, filtered by `RUST_LOG` (default `info`).
+//! Settings are flags and environment variables (`worker --help`, and [`cli`]). Payments: the
+//! simulated gateway books them in a SQLite ledger, optionally slowly or failing on purpose.
+//! Every decision and movement of money is an audit line in the log; with `--metrics-addr`,
+//! Prometheus metrics are served too. Ctrl-C and SIGTERM are honoured at every moment,
+//! start-up included.
+
+mod cli;
+mod metrics;
+mod report;
 
 use activities::{Faults, Payments, SimulatedGateway};
 use anyhow::Context;
+use clap::Parser;
 use connection::Settings;
-use std::{io::IsTerminal, path::PathBuf, sync::Arc, time::Duration};
-use temporalio_sdk::{Runtime, Worker, WorkerOptions};
+use metrics::InvoiceMetrics;
+use report::Reporter;
+use std::{sync::Arc, time::Duration};
+use temporalio_common::telemetry::TelemetryOptions;
+use temporalio_sdk::{Runtime, Worker, WorkerOptions, runtime::RuntimeOptions};
 use tracing::{info, warn};
 use workflows::{
     InvoiceWorkflow,
@@ -39,41 +45,29 @@ const CONNECT_ATTEMPT_LIMIT: Duration = Duration::from_secs(5);
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+    // Before anything else: `--help`, `--version` and a bad flag end here (exit 0 or 2).
+    let cli = cli::Cli::parse();
+    logs::init(&cli.logs);
     // First of all, so that no moment of the start-up misses a Ctrl-C or SIGTERM.
     let stop = StopSignal::install();
 
-    let ledger = std::env::var_os("PAYMENT_LEDGER")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(".data/payments.db"));
-    let latency = match std::env::var("PAYMENT_GATEWAY_LATENCY") {
-        Ok(text) if !text.trim().is_empty() => humantime::parse_duration(text.trim())
-            .with_context(|| format!("PAYMENT_GATEWAY_LATENCY={text:?} is not a duration"))?,
-        _ => Duration::ZERO,
-    };
     let faults = Faults {
-        decline: Faults::items(&std::env::var("PAYMENT_GATEWAY_DECLINE").unwrap_or_default()),
-        unavailable: Faults::items(
-            &std::env::var("PAYMENT_GATEWAY_UNAVAILABLE").unwrap_or_default(),
-        ),
-        refund_decline: Faults::items(
-            &std::env::var("PAYMENT_GATEWAY_REFUND_DECLINE").unwrap_or_default(),
-        ),
+        decline: faults(&cli.payment_gateway_decline),
+        unavailable: faults(&cli.payment_gateway_unavailable),
+        refund_decline: faults(&cli.payment_gateway_refund_decline),
     };
     if faults != Faults::default() {
         warn!("The simulated gateway fails on purpose: {faults:?}");
     }
-    let gateway = SimulatedGateway::open(&ledger, latency)
+    let ledger = &cli.payment_ledger;
+    let gateway = SimulatedGateway::open(ledger, cli.payment_gateway_latency)
         .with_context(|| format!("opening the payment ledger {}", ledger.display()))?
         .with_faults(faults);
 
-    let settings = Settings::load("worker")?;
+    let settings = Settings::load("worker", &cli.temporal)?;
+    // Bound before connecting, so that a port in use is reported at once.
+    let metrics = cli.metrics_addr().map(metrics::serve).transpose()?;
+
     let client = tokio::select! {
         client = connect_until_reachable(&settings) => client,
         () = stop.requested() => return Ok(()),
@@ -98,12 +92,28 @@ async fn main() -> anyhow::Result<()> {
         ),
     }
 
-    let runtime = Runtime::from_current_tokio(Default::default())
+    // The SDK's worker metrics and the invoices' own share one registry and one endpoint.
+    let mut telemetry = TelemetryOptions::builder().build();
+    let invoice_metrics = metrics.as_ref().map(|endpoint| {
+        telemetry.metrics = Some(endpoint.meter.clone());
+        let invoice_metrics = Arc::new(InvoiceMetrics::new(endpoint.meter.clone()));
+        tokio::spawn(Arc::clone(&invoice_metrics).count_awaiting(client.clone()));
+        invoice_metrics
+    });
+    let reporter = Arc::new(Reporter::new(settings.identity(), invoice_metrics));
+    let runtime_options = RuntimeOptions::builder()
+        .telemetry_options(telemetry)
+        .build()
+        .map_err(|e| anyhow::anyhow!("invalid runtime options: {e}"))?;
+    let runtime = Runtime::from_current_tokio(runtime_options)
         .map_err(|e| anyhow::anyhow!("cannot start the Temporal runtime: {e}"))?;
+    let observer = Arc::clone(&reporter);
     let options = WorkerOptions::new(TASK_QUEUE)
-        .register_workflow::<InvoiceWorkflow>()
+        .register_workflow_with_factory::<InvoiceWorkflow, _>(move || {
+            InvoiceWorkflow::observed_by(observer.clone())
+        })
         .context("registering InvoiceWorkflow")?
-        .register_activities(Payments::new(Arc::new(gateway)))
+        .register_activities(Payments::new(Arc::new(gateway)).observed_by(reporter))
         .sticky_queue_schedule_to_start_timeout(STICKY_QUEUE_TIMEOUT)
         .max_cached_workflows(CACHED_WORKFLOWS)
         .build();
@@ -128,12 +138,20 @@ async fn main() -> anyhow::Result<()> {
         settings.namespace(),
         ledger.display()
     );
+    if let Some(endpoint) = &metrics {
+        info!("Metrics at http://{}/metrics", endpoint.addr);
+    }
     worker
         .run()
         .await
         .context("the worker stopped with an error")?;
     info!("Worker stopped");
     Ok(())
+}
+
+/// The item names of a comma-separated list flag.
+fn faults(list: &Option<String>) -> std::collections::HashSet<String> {
+    Faults::items(list.as_deref().unwrap_or_default())
 }
 
 /// Connects, retrying every few seconds while Temporal is not up yet, so that the worker can be

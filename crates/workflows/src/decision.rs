@@ -28,6 +28,14 @@ pub enum Decision {
 }
 
 impl Decision {
+    /// "approve" or "reject", as serde writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Approve => "approve",
+            Self::Reject => "reject",
+        }
+    }
+
     /// "approved" or "rejected", for sentences.
     pub fn past_tense(self) -> &'static str {
         match self {

@@ -7,12 +7,14 @@
 //! - [`decision`]: a human decision, who made it and why, and the rules every path obeys.
 //! - [`payments`]: the payment activities the workflow calls (implemented in `activities`).
 //! - [`duration`]: human durations such as `30s` or `5d`, for the approval timeout.
+//! - [`observer`]: what a running invoice tells its worker, for metrics and the audit trail.
 //! - [`InvoiceWorkflow`]: the durable workflow itself.
 
 pub mod decision;
 pub mod duration;
 pub mod invoice;
 pub mod names;
+pub mod observer;
 pub mod payments;
 pub mod status;
 mod workflow;

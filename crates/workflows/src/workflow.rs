@@ -14,10 +14,14 @@ use crate::{
         COMPENSATION_PATCH, DEADLINE_ATTRIBUTE, DECIDED_BY_ATTRIBUTE, DECISION_HEADER,
         DECISION_MEMO, DECISION_PATCH, STATE_ATTRIBUTE, VISIBILITY_PATCH,
     },
+    observer::InvoiceObserver,
     payments::{PaymentActivities, PaymentRequest},
-    status::{self, InvoiceStatus},
+    status::{self, InvoiceState, InvoiceStatus},
 };
-use std::time::{Duration, SystemTime};
+use std::{
+    sync::Arc,
+    time::{Duration, SystemTime},
+};
 use temporalio_common::{MemoValue, RetryPolicy, error::ActivityExecutionError};
 use temporalio_macros::{workflow, workflow_methods};
 use temporalio_sdk::{
@@ -45,6 +49,9 @@ pub struct InvoiceWorkflow {
     deadline: Option<SystemTime>,
     /// Whether decisions are published (memo, search attribute): [`DECISION_PATCH`] again.
     publish_decision: bool,
+    /// Who hears of this invoice's events as they happen (the worker's metrics and audit log).
+    /// Outside the history: it changes nothing the workflow does.
+    observer: Option<Arc<dyn InvoiceObserver>>,
 }
 
 impl Default for InvoiceWorkflow {
@@ -54,6 +61,18 @@ impl Default for InvoiceWorkflow {
             decision: None,
             deadline: None,
             publish_decision: false,
+            observer: None,
+        }
+    }
+}
+
+impl InvoiceWorkflow {
+    /// A new invoice workflow that tells `observer` what happens to it (register it with the
+    /// worker's `register_workflow_with_factory`).
+    pub fn observed_by(observer: Arc<dyn InvoiceObserver>) -> Self {
+        Self {
+            observer: Some(observer),
+            ..Self::default()
         }
     }
 }
@@ -72,6 +91,9 @@ impl InvoiceWorkflow {
                 line: line.clone(),
             })
             .collect();
+        report(ctx, |observer| {
+            observer.started(&invoice.id, invoice.total_cents(), invoice.lines.len());
+        });
 
         // Invoices started before this release publish nothing and replay exactly as they ran.
         let progress = Progress {
@@ -122,6 +144,11 @@ impl InvoiceWorkflow {
                     let to_refund = &requests[..charged + usize::from(uncertain)];
                     let refunds = refund(ctx, to_refund, retry_limit).await?;
                     let failed = format!("payment for {} failed ({reason})", request.label());
+                    let outcome = if refunds.failed.is_empty() {
+                        InvoiceState::Failed
+                    } else {
+                        InvoiceState::NeedsAttention
+                    };
                     let failure = if refunds.failed.is_empty() {
                         progress.enter(
                             ctx,
@@ -145,6 +172,7 @@ impl InvoiceWorkflow {
                     let handlers = ctx.clone();
                     ctx.wait_condition(move |_| handlers.all_handlers_finished())
                         .await?;
+                    report(ctx, |observer| observer.finished(&invoice.id, outcome));
                     return Err(ApplicationFailure::new(failure).into());
                 }
             }
@@ -208,6 +236,9 @@ impl InvoiceWorkflow {
                 let handlers = ctx.clone();
                 ctx.wait_condition(move |_| handlers.all_handlers_finished())
                     .await?;
+                report(ctx, |observer| {
+                    observer.finished(&invoice.id, InvoiceState::Approved);
+                });
                 Ok(status::approved_result(&receipts))
             }
             Some(Decision::Reject) => {
@@ -224,6 +255,9 @@ impl InvoiceWorkflow {
                     progress.enter(ctx, InvoiceStatus::NeedsAttention, refunds.attention());
                     ctx.wait_condition(move |_| handlers.all_handlers_finished())
                         .await?;
+                    report(ctx, |observer| {
+                        observer.finished(&invoice.id, InvoiceState::NeedsAttention);
+                    });
                     return Ok(status::needs_attention_result(
                         "rejected by approver",
                         &refunds.receipts,
@@ -234,6 +268,9 @@ impl InvoiceWorkflow {
                 progress.enter(ctx, InvoiceStatus::Rejected, details);
                 ctx.wait_condition(move |_| handlers.all_handlers_finished())
                     .await?;
+                report(ctx, |observer| {
+                    observer.finished(&invoice.id, InvoiceState::Rejected);
+                });
                 Ok(status::rejected_result(&refunds.receipts))
             }
             None => {
@@ -242,6 +279,9 @@ impl InvoiceWorkflow {
                 let refunds = refund(ctx, &requests, retry_limit).await?;
                 if !refunds.failed.is_empty() {
                     progress.enter(ctx, InvoiceStatus::NeedsAttention, refunds.attention());
+                    report(ctx, |observer| {
+                        observer.finished(&invoice.id, InvoiceState::NeedsAttention);
+                    });
                     return Ok(status::needs_attention_result(
                         "no decision in time",
                         &refunds.receipts,
@@ -250,6 +290,9 @@ impl InvoiceWorkflow {
                 }
                 let details = format!("No decision in time: {} refunded", progress.total);
                 progress.enter(ctx, InvoiceStatus::TimedOut, details);
+                report(ctx, |observer| {
+                    observer.finished(&invoice.id, InvoiceState::TimedOut);
+                });
                 Ok(status::timed_out_result(timeout, &refunds.receipts))
             }
         }
@@ -304,6 +347,10 @@ impl InvoiceWorkflow {
             return Err(refusal.into());
         }
         let record = DecisionRecord::new(request.decision, request.signature, now);
+        let waited = elapsed(ctx.info().start_time(), now);
+        report(ctx, |observer| {
+            observer.decided(invoice_of(ctx.workflow_id()), &record, waited);
+        });
         ctx.state_mut(|s| s.decision = Some(record));
         ctx.wait_condition(|s: &Self| s.status.state().is_decided())
             .await?;
@@ -356,8 +403,34 @@ impl InvoiceWorkflow {
         if duties(&ctx.info()).refusal(decision, &signature).is_some() {
             return;
         }
-        self.decision = Some(DecisionRecord::new(decision, signature, now));
+        let record = DecisionRecord::new(decision, signature, now);
+        if let Some(observer) = self.observer.as_ref().filter(|_| !ctx.is_replaying()) {
+            let waited = elapsed(ctx.info().start_time(), now);
+            observer.decided(invoice_of(ctx.workflow_id()), &record, waited);
+        }
+        self.decision = Some(record);
     }
+}
+
+/// Tells the observer, if there is one, of something happening now: nothing is reported while
+/// the workflow replays its history.
+fn report(ctx: &WorkflowContext<InvoiceWorkflow>, event: impl FnOnce(&dyn InvoiceObserver)) {
+    if ctx.is_replaying() {
+        return;
+    }
+    if let Some(observer) = ctx.state(|s| s.observer.clone()) {
+        event(observer.as_ref());
+    }
+}
+
+/// The invoice a workflow id stands for (the id itself for one started under another scheme).
+fn invoice_of(workflow_id: &str) -> &str {
+    crate::names::invoice_id(workflow_id).unwrap_or(workflow_id)
+}
+
+/// The time from `start` to `now`, both by the workflow's clock.
+fn elapsed(start: Option<SystemTime>, now: Option<SystemTime>) -> Option<Duration> {
+    now?.duration_since(start?).ok()
 }
 
 /// The invoice this workflow was started with: its input, in the history. Read where it is

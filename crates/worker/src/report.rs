@@ -1,0 +1,107 @@
+//! What the worker makes of the events of the invoices it runs: one audit line per decision and
+//! per movement of money (target `audit`; with `--log-format json`, one JSON object each), and
+//! the metrics, when they are served.
+
+use crate::metrics::InvoiceMetrics;
+use activities::{MoneyMoved, PaymentObserver};
+use logs::AUDIT;
+use std::{sync::Arc, time::Duration, time::SystemTime};
+use workflows::{DecisionRecord, InvoiceState, observer::InvoiceObserver, payments::Operation};
+
+pub struct Reporter {
+    /// This worker, as Temporal knows it: who moved the money.
+    identity: String,
+    metrics: Option<Arc<InvoiceMetrics>>,
+}
+
+impl Reporter {
+    pub fn new(identity: &str, metrics: Option<Arc<InvoiceMetrics>>) -> Self {
+        Self {
+            identity: identity.to_owned(),
+            metrics,
+        }
+    }
+}
+
+impl InvoiceObserver for Reporter {
+    fn started(&self, _invoice_id: &str, _total_cents: i64, _lines: usize) {
+        if let Some(metrics) = &self.metrics {
+            metrics.started();
+        }
+    }
+
+    fn decided(&self, invoice_id: &str, record: &DecisionRecord, waited: Option<Duration>) {
+        tracing::info!(
+            target: AUDIT,
+            event = "decision",
+            invoice = invoice_id,
+            decision = record.decision.as_str(),
+            by = record.by.as_str(),
+            at = record.at.as_deref().unwrap_or(""),
+            via = record.via.as_str(),
+            reason = record.reason.as_deref().unwrap_or(""),
+            waited_seconds = waited.map(|waited| waited.as_secs()),
+            "{invoice_id}: {}",
+            record.sentence()
+        );
+        if let Some(metrics) = &self.metrics {
+            metrics.decided(record.decision, waited);
+        }
+    }
+
+    fn finished(&self, invoice_id: &str, outcome: InvoiceState) {
+        if outcome == InvoiceState::TimedOut {
+            // Nobody decided: the deadline did, and that too is on the record.
+            tracing::info!(
+                target: AUDIT,
+                event = "expired",
+                invoice = invoice_id,
+                by = "deadline",
+                at = now().as_str(),
+                "{invoice_id}: no decision before the deadline; refunded"
+            );
+        }
+        if let Some(metrics) = &self.metrics {
+            metrics.finished(outcome);
+        }
+    }
+}
+
+impl PaymentObserver for Reporter {
+    fn moved(&self, movement: MoneyMoved<'_>) {
+        let request = movement.request;
+        let cents = u64::try_from(request.line.cents()).unwrap_or(0);
+        let event = match movement.operation {
+            Operation::Charge => "charge",
+            Operation::Refund => "refund",
+        };
+        tracing::info!(
+            target: AUDIT,
+            event,
+            invoice = request.invoice_id.as_str(),
+            line = request.line_number,
+            item = request.line.item.as_str(),
+            amount_cents = cents,
+            idempotency_key = movement.idempotency_key,
+            attempt = movement.attempt,
+            by = self.identity.as_str(),
+            at = now().as_str(),
+            "{}: {event} of line {} ({}), {cents} cents",
+            request.invoice_id,
+            request.line_number,
+            request.line.item
+        );
+        if let Some(metrics) = &self.metrics {
+            match movement.operation {
+                Operation::Charge => metrics.charged(cents),
+                Operation::Refund => metrics.refunded(cents),
+            }
+        }
+    }
+}
+
+/// The wall-clock time, to the millisecond (activities and this worker may read the clock; the
+/// workflow may not, and its decisions carry the workflow's own time).
+fn now() -> String {
+    humantime::format_rfc3339_millis(SystemTime::now()).to_string()
+}

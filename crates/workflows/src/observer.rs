@@ -1,0 +1,20 @@
+//! What a running invoice tells the worker it runs in, for metrics and the audit trail.
+//!
+//! Told only of what happens now, never of what the workflow replays from its history, so that
+//! a worker restart or a cache eviction reports nothing twice. (A workflow task that a worker
+//! ran but could not hand back before it died runs again on another worker, and is reported
+//! there too: counts are at least once, the history is the record.)
+
+use crate::{DecisionRecord, InvoiceState};
+use std::time::Duration;
+
+/// Receives an invoice's events as they happen. The worker gives one to every workflow it runs
+/// ([`crate::InvoiceWorkflow::observed_by`]); without one, nothing is reported.
+pub trait InvoiceObserver: Send + Sync + 'static {
+    /// A new invoice started, for `total_cents` over `lines` lines.
+    fn started(&self, invoice_id: &str, total_cents: i64, lines: usize);
+    /// A decision was taken, `waited` after the invoice started.
+    fn decided(&self, invoice_id: &str, record: &DecisionRecord, waited: Option<Duration>);
+    /// The invoice ended in `outcome` (approved, rejected, timed out, failed, needs attention).
+    fn finished(&self, invoice_id: &str, outcome: InvoiceState);
+}
