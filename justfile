@@ -8,12 +8,12 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 db := ".data/temporal.db"
 # The optimised build of the three programs people run, always built alike so that no recipe
 # rebuilds what another one built (scripts/up builds the same).
-build-services := "cargo build --release -p worker -p approvals -p mcp-server"
+build-services := "cargo build --profile quick -p worker -p approvals -p mcp-server"
 
 default:
     @just --list
 
-# The main job: dev server + worker + release mcp-server, then the Claude Desktop settings.
+# The main job: dev server + worker + inbox + mcp-server, then the Claude Desktop settings.
 up:
     scripts/up
 
@@ -54,21 +54,21 @@ worker:
 inbox:
     cargo run -p approvals
 
-# The MCP server on stdio (release build), as Claude Desktop runs it.
+# The MCP server on stdio (the quick build), as Claude Desktop runs it.
 mcp:
     {{build-services}}
-    ./target/release/mcp-server
+    ./target/quick/mcp-server
 
 # A scripted session through a real MCP client: process, status, list what awaits approval, approve, status.
 demo:
     {{build-services}}
-    cargo build --release --example demo
-    target/release/examples/demo target/release/mcp-server
+    cargo build --profile quick -p mcp-server --example demo
+    target/quick/examples/demo target/quick/mcp-server
 
-# The MCP Inspector (from npm) against the release mcp-server, in your browser.
+# The MCP Inspector (from npm) against mcp-server, in your browser.
 inspect:
     {{build-services}}
-    npx -y @modelcontextprotocol/inspector ./target/release/mcp-server
+    npx -y @modelcontextprotocol/inspector ./target/quick/mcp-server
 
 # Add this server to Claude Desktop's config (macOS, Windows, Linux), keeping other servers.
 claude-config:
@@ -81,8 +81,8 @@ bench *args="--out docs/benchmarks.md":
     cargo build --profile dist --workspace --bins
     target/dist/bench {{args}}
 
-# Install the three programs into ~/.cargo/bin, sharing one build directory (`just install
-# --profile dist` for the smaller, slower-to-build packaged build).
+# Install the three programs, optimised, into ~/.cargo/bin, sharing one build directory
+# (`just install --profile dist` for the smaller packaged build, slower to build).
 install *args="":
     cargo install --locked --target-dir target {{args}} --path crates/worker
     cargo install --locked --target-dir target {{args}} --path crates/approvals

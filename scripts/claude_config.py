@@ -3,7 +3,7 @@
 
 Finds claude_desktop_config.json for this OS (macOS, Windows, Linux), keeps a timestamped
 backup of it, and sets the "invoice-processor" entry under "mcpServers" to this checkout's
-release binary. Other servers in the file are left exactly as they were; running it again
+quick build. Other servers in the file are left exactly as they were; running it again
 updates our entry instead of adding a second one.
 
 Usage: scripts/claude_config.py [--config PATH] [--binary PATH]
@@ -37,7 +37,7 @@ def default_config_path() -> Path:
 
 def default_binary() -> Path:
     name = "mcp-server.exe" if platform.system() == "Windows" else "mcp-server"
-    return PROJECT_ROOT / "target" / "release" / name
+    return PROJECT_ROOT / "target" / "quick" / name
 
 
 def server_entry(binary: Path) -> dict:
@@ -59,7 +59,7 @@ def main() -> int:
 
     if not args.binary.exists():
         print(f"warning: {args.binary} does not exist yet; build it with "
-              "`cargo build --release -p mcp-server` (scripts/up does)", file=sys.stderr)
+              "`cargo build --profile quick -p mcp-server` (scripts/up does)", file=sys.stderr)
 
     config = {}
     if args.config.exists():

@@ -19,6 +19,8 @@ mod protocol;
 mod resources;
 mod setup;
 mod surface;
+mod tasks;
+mod versions;
 
 use harness::{History, McpSession};
 use serde_json::json;

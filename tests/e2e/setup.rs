@@ -10,7 +10,7 @@ fn run_claude_config(config: &Path) -> String {
         .arg(Path::new(ROOT).join("scripts/claude_config.py"))
         .arg("--config")
         .arg(config)
-        .args(["--binary", "/opt/invoice/target/release/mcp-server"])
+        .args(["--binary", "/opt/invoice/target/quick/mcp-server"])
         .output()
         .expect("python3 runs scripts/claude_config.py");
     assert!(output.status.success(), "{output:?}");
@@ -34,7 +34,7 @@ fn claude_config_keeps_other_servers_and_adds_ours_once() {
     assert_eq!(servers["weather"], weather);
     assert_eq!(merged["globalShortcut"], "Ctrl+Space");
     let ours = &servers["invoice-processor"];
-    assert_eq!(ours["command"], "/opt/invoice/target/release/mcp-server");
+    assert_eq!(ours["command"], "/opt/invoice/target/quick/mcp-server");
     assert_eq!(ours["env"]["INVOICE_APPROVAL_TIMEOUT"], "5d");
 
     let backups = std::fs::read_dir(dir.path())
@@ -58,7 +58,7 @@ fn claude_config_creates_a_missing_config() {
     let created: Value = serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
     assert_eq!(
         created["mcpServers"]["invoice-processor"]["command"],
-        "/opt/invoice/target/release/mcp-server"
+        "/opt/invoice/target/quick/mcp-server"
     );
 }
 
@@ -71,7 +71,7 @@ fn the_shipped_claude_desktop_config_runs_the_release_binary() {
         server["command"]
             .as_str()
             .unwrap()
-            .ends_with("target/release/mcp-server"),
+            .ends_with("target/quick/mcp-server"),
         "{server}"
     );
     for key in [

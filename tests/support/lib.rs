@@ -9,6 +9,7 @@
 //!
 //! The binaries must be built first (`cargo build --workspace`, which `just test` does).
 
+pub mod protocol;
 pub mod web;
 
 use rmcp::{

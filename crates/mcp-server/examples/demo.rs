@@ -3,7 +3,7 @@
 //! awaits approval, approve it, check again.
 //!
 //! Needs Temporal and a worker running (`scripts/up`). Run with `just demo`, or
-//! `cargo run --release -p mcp-server --example demo [path/to/mcp-server]`.
+//! `cargo run --profile quick -p mcp-server --example demo [path/to/mcp-server]`.
 
 use rmcp::{
     ServiceExt,
@@ -20,7 +20,7 @@ type Session = RunningService<rmcp::RoleClient, ClientConfig>;
 async fn main() -> anyhow::Result<()> {
     let server = std::env::args()
         .nth(1)
-        .unwrap_or_else(|| "target/release/mcp-server".to_owned());
+        .unwrap_or_else(|| "target/quick/mcp-server".to_owned());
     let command = tokio::process::Command::new(&server).configure(|cmd| {
         cmd.env("RUST_LOG", "warn");
     });

@@ -8,7 +8,9 @@
 mod answer;
 mod config;
 mod stdio;
+mod tasks;
 mod tools;
+mod watch;
 
 use clap::Parser;
 use rmcp::ServiceExt;

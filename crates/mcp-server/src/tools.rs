@@ -1,5 +1,7 @@
 //! The MCP face of the invoices: the tutorial's four tools plus `list_invoices`, a resource per
-//! invoice (`invoice://<id>`) and a prompt that walks a human through the pending ones.
+//! invoice (`invoice://<id>`, with updates to subscribers), a prompt that walks a human through
+//! the pending ones, and, for clients that declare MCP's tasks extension, each invoice as a task
+//! (`tasks`).
 //!
 //! Every tool answers the tutorial's sentence and the same facts as structured content (see
 //! `view`). Every failure is a tool result with `isError: true` and a sentence saying what to
@@ -7,26 +9,30 @@
 
 use crate::answer::Answer;
 use crate::config::{Config, DecisionPolicy};
+use crate::{tasks, watch};
 use invoices::{
     Decided, Delivery, InvoiceOpError, Invoices, MAX_PAGE_SIZE,
     view::{Contents, InvoiceList, InvoiceView},
 };
 use rmcp::service::ElicitationError;
 use rmcp::{
-    ErrorData as McpError, Peer, RoleServer, ServerHandler,
+    ErrorData as McpError, RoleServer, ServerHandler,
     handler::server::{
         router::{prompt::PromptRouter, tool::ToolRouter},
         tool::{ToolCallContext, schema_for_output},
         wrapper::Parameters,
     },
     model::{
-        GetPromptResult, Implementation, ListResourceTemplatesResult, ListResourcesResult,
-        PaginatedRequestParams, PromptMessage, ReadResourceRequestParams, ReadResourceResponse,
-        ReadResourceResult, Resource, ResourceContents, ResourceTemplate, Role, ServerCapabilities,
-        ServerConfig,
+        CallToolResponse, CancelTaskParams, CreateTaskResult, DetailedTask, ElicitResult,
+        ElicitationAction, GetPromptResult, GetTaskParams, GetTaskResult, Implementation,
+        ListResourceTemplatesResult, ListResourcesResult, PaginatedRequestParams, PromptMessage,
+        ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, Resource,
+        ResourceContents, ResourceTemplate, ResourceUpdatedNotificationParam, Role,
+        ServerCapabilities, ServerConfig, SubscribeRequestParams, SubscriptionFilter, TaskPayload,
+        UnsubscribeRequestParams, UpdateTaskParams,
     },
     prompt, prompt_handler, prompt_router,
-    service::RequestContext,
+    service::{RequestContext, SubscriptionContext},
     tool, tool_handler, tool_router,
 };
 use schemars::JsonSchema;
@@ -126,6 +132,8 @@ pub struct InvoiceTools {
     separation_of_duties: bool,
     /// Where the approval inbox is.
     inbox_url: Arc<str>,
+    /// This session's `resources/subscribe` subscriptions.
+    subscriptions: watch::Subscriptions,
     tool_router: ToolRouter<Self>,
     prompt_router: PromptRouter<Self>,
 }
@@ -159,6 +167,7 @@ impl InvoiceTools {
             decisions: config.decisions,
             separation_of_duties: config.separation_of_duties,
             inbox_url: config.inbox_url.as_str().into(),
+            subscriptions: watch::Subscriptions::default(),
             tool_router,
             prompt_router: Self::prompt_router(),
         }
@@ -218,10 +227,10 @@ impl InvoiceTools {
     )]
     async fn approve_invoice(
         &self,
-        peer: Peer<RoleServer>,
+        context: RequestContext<RoleServer>,
         Parameters(args): Parameters<DecisionArgs>,
     ) -> Result<Answer<InvoiceView>, String> {
-        self.decide(&peer, args, Decision::Approve).await
+        self.decide(&context, args, Decision::Approve).await
     }
 
     /// Reject an invoice that is awaiting approval (every charged line is refunded), and answer
@@ -240,10 +249,10 @@ impl InvoiceTools {
     )]
     async fn reject_invoice(
         &self,
-        peer: Peer<RoleServer>,
+        context: RequestContext<RoleServer>,
         Parameters(args): Parameters<DecisionArgs>,
     ) -> Result<Answer<InvoiceView>, String> {
-        self.decide(&peer, args, Decision::Reject).await
+        self.decide(&context, args, Decision::Reject).await
     }
 
     /// Get the current status of an invoice, such as "Awaiting approval", with its lines,
@@ -313,14 +322,14 @@ impl InvoiceTools {
     /// the decision led to, with who decided and why.
     async fn decide(
         &self,
-        peer: &Peer<RoleServer>,
+        context: &RequestContext<RoleServer>,
         args: DecisionArgs,
         decision: Decision,
     ) -> Result<Answer<InvoiceView>, String> {
         if self.decisions == DecisionPolicy::Human {
-            return self.ask_the_person(peer, args, decision).await;
+            return self.ask_the_person(context, args, decision).await;
         }
-        let client = client_name(peer);
+        let client = client_name(context);
         let signature = Signature {
             by: self.approver.to_string(),
             reason: args.reason.filter(|reason| !reason.trim().is_empty()),
@@ -333,7 +342,7 @@ impl InvoiceTools {
     /// inbox. The model's call only opens the question.
     async fn ask_the_person(
         &self,
-        peer: &Peer<RoleServer>,
+        context: &RequestContext<RoleServer>,
         args: DecisionArgs,
         proposed: Decision,
     ) -> Result<Answer<InvoiceView>, String> {
@@ -350,17 +359,8 @@ impl InvoiceTools {
             ));
         }
         let link = self.inbox_link(id);
-        let lines: Vec<String> = view
-            .lines
-            .iter()
-            .map(|line| format!("{} ${:.2}", line.item, line.amount))
-            .collect();
-        let question = format!(
-            "Invoice {id}: {} in all ({}). The assistant proposes to {} it{}. Approve or \
-             reject it yourself, with your name and a reason. A rejection refunds every line. \
-             (Or decide in the inbox: {link})",
-            view.total.clone().unwrap_or_default(),
-            lines.join("; "),
+        let proposal = format!(
+            "The assistant proposes to {} it{}.",
             tool.trim_end_matches("_invoice"),
             args.reason
                 .as_deref()
@@ -368,7 +368,9 @@ impl InvoiceTools {
                 .map(|r| format!(" (its reason: {r})"))
                 .unwrap_or_default(),
         );
-        let asked = peer
+        let question = self.question(&view, &proposal);
+        let asked = context
+            .peer
             .elicit_with_timeout::<PersonsDecision>(question, Some(PERSON_ANSWER_LIMIT))
             .await;
         let answer = match asked {
@@ -395,7 +397,30 @@ impl InvoiceTools {
                 });
             }
         };
-        let client = client_name(peer);
+        let via = format!("{} form", client_name(context));
+        let signature = self.persons_signature(&answer, &via);
+        self.take(id, answer.decision.into(), signature).await
+    }
+
+    /// The question a person is asked to decide an invoice, with what the assistant proposes.
+    fn question(&self, view: &InvoiceView, proposal: &str) -> String {
+        let id = &view.invoice_id;
+        let lines: Vec<String> = view
+            .lines
+            .iter()
+            .map(|line| format!("{} ${:.2}", line.item, line.amount))
+            .collect();
+        format!(
+            "Invoice {id}: {} in all ({}). {proposal} Approve or reject it yourself, with your \
+             name and a reason. A rejection refunds every line. (Or decide in the inbox: {})",
+            view.total.clone().unwrap_or_default(),
+            lines.join("; "),
+            self.inbox_link(id),
+        )
+    }
+
+    /// Who a person's answer to the decision form is recorded as, and why.
+    fn persons_signature(&self, answer: &PersonsDecision, via: &str) -> Signature {
         // Under separation of duties the person at this client is who this server knows
         // (INVOICE_APPROVER): a typed name cannot make the submitter someone else. It is kept
         // in the reason.
@@ -413,15 +438,11 @@ impl InvoiceTools {
         } else {
             (typed.to_owned(), answer.reason.trim().to_owned())
         };
-        let signature = Signature {
+        Signature {
             by,
             reason: Some(reason).filter(|r| !r.is_empty()),
-            via: format!("{client} form")
-                .chars()
-                .take(workflows::decision::MAX_VIA_LEN)
-                .collect(),
-        };
-        self.take(id, answer.decision.into(), signature).await
+            via: via.chars().take(workflows::decision::MAX_VIA_LEN).collect(),
+        }
     }
 
     /// Takes a decision through the workflow and answers the tutorial's sentence with what it
@@ -470,6 +491,26 @@ impl InvoiceTools {
             text: format!("Sent {signal} signal for invoice {id}. {outcome}.{signed}"),
             data: view,
         })
+    }
+
+    /// process_invoice's answer as the task to follow, once the invoice is started; a refused
+    /// invoice stays the tool's error.
+    async fn as_task(&self, answer: CallToolResponse) -> Result<CallToolResponse, McpError> {
+        let CallToolResponse::Complete(result) = &answer else {
+            return Ok(answer);
+        };
+        let started = result
+            .structured_content
+            .as_ref()
+            .filter(|_| result.is_error != Some(true))
+            .and_then(|view| Some((view["invoice_id"].as_str()?, view["status"].as_str()?)));
+        let Some((invoice_id, status)) = started else {
+            return Ok(answer);
+        };
+        // The workflow exists once started: tasks/get answers for it from now on.
+        Ok(CallToolResponse::Task(CreateTaskResult::new(
+            tasks::working(invoice_id, status),
+        )))
     }
 
     async fn pending(&self) -> Result<InvoiceList, McpError> {
@@ -523,10 +564,12 @@ impl InvoiceTools {
     }
 }
 
-/// The MCP client's name from `initialize`: the channel a decision came through.
-fn client_name(peer: &Peer<RoleServer>) -> String {
-    peer.peer_info()
-        .map(|info| info.client_info.name.trim().to_owned())
+/// The MCP client's name (from `initialize`, or from each request from MCP 2026-07-28 on): the
+/// channel a decision came through.
+fn client_name(context: &RequestContext<RoleServer>) -> String {
+    context
+        .client_info()
+        .map(|info| info.name.trim().to_owned())
         .filter(|name| !name.is_empty())
         .unwrap_or_else(|| UNNAMED_CLIENT.to_owned())
         .chars()
@@ -558,6 +601,28 @@ fn list_text(list: &InvoiceList) -> String {
     text
 }
 
+/// The invoice an `invoice://<id>` URI names.
+fn invoice_of_uri(uri: &str) -> Result<&str, McpError> {
+    uri.strip_prefix(RESOURCE_SCHEME)
+        .filter(|id| !id.is_empty())
+        .ok_or_else(|| {
+            McpError::invalid_params(
+                format!("Unknown resource {uri}: invoices are invoice://<id>"),
+                None,
+            )
+        })
+}
+
+/// A task's invoice could not be read: unknown ids are the client's mistake.
+fn task_error(error: InvoiceOpError) -> McpError {
+    match error {
+        InvoiceOpError::Unknown(_) | InvoiceOpError::InvalidId(_) => {
+            McpError::invalid_params(error.to_string(), None)
+        }
+        other => McpError::internal_error(other.to_string(), None),
+    }
+}
+
 /// Logs a failed tool call and turns it into the text the client sees.
 fn report(tool: &'static str) -> impl Fn(InvoiceOpError) -> String {
     move |error| {
@@ -575,6 +640,8 @@ impl ServerHandler for InvoiceTools {
                 .enable_tools()
                 .enable_prompts()
                 .enable_resources()
+                .enable_resources_subscribe()
+                .enable_tasks()
                 .build(),
         )
         .with_server_info(Implementation::new(
@@ -587,7 +654,9 @@ impl ServerHandler for InvoiceTools {
              approval timeout) for approve_invoice or reject_invoice, which record who \
              decided and why; rejected or expired invoices are refunded. get_invoice_status reports where an invoice is; \
              list_invoices finds invoices by state (such as awaiting_approval). Each invoice \
-             is also the resource invoice://<id>.",
+             is also the resource invoice://<id>, and subscribers hear when it changes. A \
+             client that declares the tasks extension gets process_invoice as a task to \
+             follow, whose input is the decision.",
         )
     }
 
@@ -600,11 +669,13 @@ impl ServerHandler for InvoiceTools {
     ) -> Result<rmcp::model::CallToolResponse, McpError> {
         use futures::FutureExt;
         let tool = request.name.clone();
+        let as_task = tool == "process_invoice" && tasks::wanted(&context);
         let call = ToolCallContext::new(self, request, context);
         match std::panic::AssertUnwindSafe(self.tool_router.call(call))
             .catch_unwind()
             .await
         {
+            Ok(answer) if as_task => self.as_task(answer?).await,
             Ok(answer) => answer,
             Err(panic) => {
                 let what = panic
@@ -619,6 +690,180 @@ impl ServerHandler for InvoiceTools {
                 ))
             }
         }
+    }
+
+    async fn get_task(
+        &self,
+        request: GetTaskParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<GetTaskResult, McpError> {
+        let invoice_id = tasks::invoice_id(&request.task_id)?;
+        let view = match self.invoices.details(invoice_id).await {
+            Ok(view) => view,
+            // Running, but nobody can say more now: the task goes on.
+            Err(error @ InvoiceOpError::NoWorker { .. }) => {
+                let task = tasks::working(invoice_id, &error.to_string());
+                return Ok(GetTaskResult::new(DetailedTask::new(
+                    task,
+                    TaskPayload::Working,
+                )));
+            }
+            Err(error) => return Err(task_error(error)),
+        };
+        let question = |view: &InvoiceView| self.question(view, "It asks for your decision.");
+        Ok(GetTaskResult::new(tasks::detailed(&view, question)?))
+    }
+
+    /// The decision, as the input an invoice's task asks for: the person's answer to the form,
+    /// under the same rules as the elicitation form's.
+    async fn update_task(
+        &self,
+        request: UpdateTaskParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        let invoice_id = tasks::invoice_id(&request.task_id)?;
+        // Answers to anything else are ignored, as the extension asks.
+        let Some(answer) = request.input_responses.get(tasks::DECISION_INPUT) else {
+            return Ok(());
+        };
+        let answer: ElicitResult = serde_json::from_value(answer.clone()).map_err(|e| {
+            McpError::invalid_params(format!("The decision is not a form answer: {e}"), None)
+        })?;
+        if answer.action != ElicitationAction::Accept {
+            return Ok(()); // Declined: nothing is decided; the question stays open.
+        }
+        let answer: PersonsDecision = answer
+            .content
+            .and_then(|content| serde_json::from_value(content).ok())
+            .ok_or_else(|| {
+                McpError::invalid_params(
+                    "The decision needs decision (approve or reject) and name".to_owned(),
+                    None,
+                )
+            })?;
+        let via = format!("{} task", client_name(&context));
+        let signature = self.persons_signature(&answer, &via);
+        self.take(invoice_id, answer.decision.into(), signature)
+            .await
+            .map(drop)
+            .map_err(|refused| McpError::invalid_request(refused, None))
+    }
+
+    /// Cancelling an invoice's task rejects the invoice (every charged line is refunded), if
+    /// this server lets its client decide; otherwise it is refused, saying why.
+    async fn cancel_task(
+        &self,
+        request: CancelTaskParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        let invoice_id = tasks::invoice_id(&request.task_id)?;
+        if self.decisions == DecisionPolicy::Human {
+            return Err(McpError::invalid_request(
+                format!(
+                    "Not cancelled: cancelling invoice {invoice_id} would reject it, and this \
+                     server takes decisions from a person only (INVOICE_DECISIONS=human). \
+                     Reject it in the inbox: {}",
+                    self.inbox_link(invoice_id)
+                ),
+                None,
+            ));
+        }
+        let view = self
+            .invoices
+            .details(invoice_id)
+            .await
+            .map_err(task_error)?;
+        if view.decision.is_some() || view.closed_at.is_some() {
+            // Too late to cancel: the task ends as it was going to.
+            return Ok(());
+        }
+        let signature = Signature {
+            by: self.approver.to_string(),
+            reason: Some("cancelled through tasks/cancel".to_owned()),
+            via: format!("{} tasks/cancel", client_name(&context))
+                .chars()
+                .take(workflows::decision::MAX_VIA_LEN)
+                .collect(),
+        };
+        self.take(invoice_id, Decision::Reject, signature)
+            .await
+            .map(drop)
+            .map_err(|refused| McpError::invalid_request(format!("Not cancelled: {refused}"), None))
+    }
+
+    #[allow(deprecated)] // resources/subscribe, for protocol versions up to 2025-11-25
+    async fn subscribe(
+        &self,
+        request: SubscribeRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        let invoice_id = invoice_of_uri(&request.uri)?.to_owned();
+        let peer = context.peer.clone();
+        let uri = request.uri.clone();
+        let follower = watch::follow(Arc::clone(&self.invoices), invoice_id, move || {
+            let (peer, uri) = (peer.clone(), uri.clone());
+            async move {
+                peer.notify_resource_updated(ResourceUpdatedNotificationParam::new(uri))
+                    .await
+                    .is_ok()
+            }
+        });
+        self.subscriptions.start(request.uri, follower);
+        Ok(())
+    }
+
+    #[allow(deprecated)]
+    async fn unsubscribe(
+        &self,
+        request: UnsubscribeRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        self.subscriptions.stop(&request.uri);
+        Ok(())
+    }
+
+    /// From MCP 2026-07-28 on: updates of the `invoice://` resources asked for.
+    fn accepted_subscription_filter(
+        &self,
+        requested: &SubscriptionFilter,
+    ) -> Option<SubscriptionFilter> {
+        let invoices = requested
+            .resource_subscriptions
+            .iter()
+            .flatten()
+            .filter(|uri| invoice_of_uri(uri).is_ok())
+            .cloned();
+        Some(
+            SubscriptionFilter::builder()
+                .resource_subscriptions(invoices)
+                .build(),
+        )
+    }
+
+    async fn listen(&self, subscription: SubscriptionContext) -> Result<(), McpError> {
+        let uris = subscription
+            .accepted()
+            .resource_subscriptions
+            .clone()
+            .unwrap_or_default();
+        let mut followers = tokio::task::JoinSet::new();
+        for uri in uris {
+            let Ok(invoice_id) = invoice_of_uri(&uri) else {
+                continue;
+            };
+            let sink = subscription.sink().clone();
+            followers.spawn(watch::follow(
+                Arc::clone(&self.invoices),
+                invoice_id.to_owned(),
+                move || {
+                    let (sink, uri) = (sink.clone(), uri.clone());
+                    async move { sink.notify_resource_updated(uri).await.is_ok() }
+                },
+            ));
+        }
+        subscription.cancelled().await;
+        followers.abort_all();
+        Ok(())
     }
 
     async fn list_resources(

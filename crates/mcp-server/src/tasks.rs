@@ -1,0 +1,168 @@
+//! Invoices as MCP tasks (the `io.modelcontextprotocol/tasks` extension of MCP 2026-07-28).
+//!
+//! A Temporal workflow already is a durable task, so a task here is only a view of one: its id
+//! is the workflow id, and every `tasks/get` reads the workflow. Nothing is kept in this
+//! process, so a new server process answers for the tasks an old one created.
+//!
+//! | invoice | task |
+//! |---|---|
+//! | charging, or decided and being refunded | `working` |
+//! | awaiting approval, undecided | `input_required`: the decision, as a form |
+//! | finished (approved, rejected, timed out, needs attention) | `completed`, with the result |
+//! | failed (a payment failed; nothing is kept) | `failed`, with the reason |
+
+use crate::answer::Answer;
+use invoices::view::InvoiceView;
+use rmcp::{
+    ErrorData as McpError, RoleServer,
+    handler::server::tool::IntoCallToolResult,
+    model::{
+        CallToolResponse, DetailedTask, ElicitRequest, ElicitRequestParams, ElicitationSchema,
+        InputRequest, JsonObject, ProtocolVersion, Task, TaskPayload, TaskStatus,
+    },
+    service::RequestContext,
+};
+use std::collections::BTreeMap;
+use workflows::{InvoiceState, names};
+
+/// The key of the one input an invoice asks for. Never reused for another question: an
+/// invoice is decided once.
+pub const DECISION_INPUT: &str = "decision";
+/// How often a client should poll an invoice's task.
+const POLL_INTERVAL_MS: u64 = 1_000;
+
+/// Whether this request may be answered with a task: the extension exists from MCP 2026-07-28
+/// on, and the client declared it on this very request.
+pub fn wanted(context: &RequestContext<RoleServer>) -> bool {
+    let version = context
+        .protocol_version()
+        .unwrap_or(ProtocolVersion::V_2024_11_05);
+    version >= ProtocolVersion::V_2026_07_28
+        && context
+            .client_capabilities()
+            .is_some_and(|capabilities| capabilities.supports_tasks())
+}
+
+/// The task id of an invoice: its workflow id.
+pub fn task_id(invoice_id: &str) -> String {
+    names::workflow_id(invoice_id)
+}
+
+/// The invoice a task id stands for.
+pub fn invoice_id(task_id: &str) -> Result<&str, McpError> {
+    names::invoice_id(task_id)
+        .filter(|id| !id.is_empty())
+        .ok_or_else(|| {
+            McpError::invalid_params(
+                format!("Unknown task {task_id:?}: invoice tasks are invoice-<id>"),
+                None,
+            )
+        })
+}
+
+/// A task whose invoice runs but cannot be read more closely now (just started, or no worker
+/// answers), saying why.
+pub fn working(invoice_id: &str, status_message: &str) -> Task {
+    task(invoice_id, TaskStatus::Working, None, None, status_message)
+}
+
+fn base(view: &InvoiceView, status: TaskStatus) -> Task {
+    task(
+        &view.invoice_id,
+        status,
+        view.started_at.clone(),
+        view.closed_at.clone(),
+        &view.status,
+    )
+}
+
+fn task(
+    invoice_id: &str,
+    status: TaskStatus,
+    created: Option<String>,
+    updated: Option<String>,
+    status_message: &str,
+) -> Task {
+    let now = || humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    let mut task = Task::new(
+        task_id(invoice_id),
+        status,
+        created.unwrap_or_else(now),
+        updated.unwrap_or_else(now),
+    )
+    .with_status_message(status_message)
+    .with_poll_interval_ms(POLL_INTERVAL_MS);
+    // Invoices are kept as long as Temporal keeps their workflows.
+    task.ttl_ms = None;
+    task
+}
+
+/// The task an invoice is now. `question` is the decision form, asked for only while the
+/// invoice awaits one.
+pub fn detailed(
+    view: &InvoiceView,
+    question: impl FnOnce(&InvoiceView) -> String,
+) -> Result<DetailedTask, McpError> {
+    let payload = match (view.state, view.closed_at.is_some()) {
+        (InvoiceState::AwaitingApproval, false) if view.decision.is_none() => {
+            TaskPayload::InputRequired {
+                input_requests: BTreeMap::from([(
+                    DECISION_INPUT.to_owned(),
+                    decision_form(question(view))?,
+                )]),
+            }
+        }
+        (_, false) => TaskPayload::Working,
+        (InvoiceState::Failed, true) => TaskPayload::Failed {
+            error: failure(view),
+        },
+        (_, true) => TaskPayload::Completed {
+            result: result(view)?,
+        },
+    };
+    let status = payload.status();
+    Ok(DetailedTask::new(base(view, status), payload))
+}
+
+/// The form that asks the person for the decision: the same one elicitation shows.
+fn decision_form(message: String) -> Result<InputRequest, McpError> {
+    let requested_schema = ElicitationSchema::from_type::<crate::tools::PersonsDecision>()
+        .map_err(|e| McpError::internal_error(format!("the decision form: {e}"), None))?;
+    Ok(InputRequest::Elicitation(ElicitRequest::new(
+        ElicitRequestParams::FormElicitationParams {
+            meta: None,
+            message,
+            requested_schema,
+        },
+    )))
+}
+
+/// A finished invoice's result, as `get_invoice_status` answers it.
+fn result(view: &InvoiceView) -> Result<JsonObject, McpError> {
+    let answer = Answer {
+        text: format!("Invoice {} status: {}", view.invoice_id, view.status),
+        data: view,
+    };
+    let CallToolResponse::Complete(result) = answer.into_call_tool_result()? else {
+        unreachable!("an answer is a complete result")
+    };
+    match serde_json::to_value(result) {
+        Ok(serde_json::Value::Object(object)) => Ok(object),
+        other => Err(McpError::internal_error(
+            format!("cannot encode the result of {}: {other:?}", view.invoice_id),
+            None,
+        )),
+    }
+}
+
+/// A failed invoice's reason, as the JSON-RPC error the task failed with.
+fn failure(view: &InvoiceView) -> JsonObject {
+    let error = McpError::internal_error(
+        format!("Invoice {} failed: {}", view.invoice_id, view.status),
+        serde_json::to_value(view).ok(),
+    );
+    match serde_json::to_value(error) {
+        Ok(serde_json::Value::Object(object)) => object,
+        _ => JsonObject::new(),
+    }
+}
