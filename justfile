@@ -6,7 +6,7 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 
 # Where the dev server keeps its state, so invoices survive a restart.
 db := ".data/temporal.db"
-# The optimised build of the three programs people run, always built alike so that no recipe
+# The quick build of the three programs people run, always built alike so that no recipe
 # rebuilds what another one built (scripts/up builds the same).
 build-services := "cargo build --profile quick -p worker -p approvals -p mcp-server"
 
@@ -61,8 +61,7 @@ mcp:
 
 # A scripted session through a real MCP client: process, status, list what awaits approval, approve, status.
 demo:
-    {{build-services}}
-    cargo build --profile quick -p mcp-server --example demo
+    {{build-services}} --example demo
     target/quick/examples/demo target/quick/mcp-server
 
 # The MCP Inspector (from npm) against mcp-server, in your browser.

@@ -63,7 +63,7 @@ fn claude_config_creates_a_missing_config() {
 }
 
 #[test]
-fn the_shipped_claude_desktop_config_runs_the_release_binary() {
+fn the_shipped_claude_desktop_config_runs_the_quick_build() {
     let text = std::fs::read_to_string(Path::new(ROOT).join("claude_desktop_config.json")).unwrap();
     let config: Value = serde_json::from_str(&text).expect("valid JSON");
     let server = &config["mcpServers"]["invoice-processor"];

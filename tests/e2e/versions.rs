@@ -110,34 +110,66 @@ async fn subscribers_hear_when_an_invoice_changes_on_every_version() {
                 .expect("resources/subscribe in time")
                 .expect("resources/subscribe");
             approve_when_waiting(&session, &id).await;
-            let heard = session.next_update(STEP).await;
-            assert_eq!(heard.as_deref(), Some(uri.as_str()), "on {version}");
+            hear_the_decision(&session, &uri, || session.next_update(STEP)).await;
         } else {
             // 2026-07-28: a subscriptions/listen stream.
             let filter = SubscriptionFilter::builder()
                 .resource_subscription(uri.clone())
                 .build();
-            let mut stream =
-                tokio::time::timeout(harness::CALL_BOUND, session.service.listen(filter))
-                    .await
-                    .expect("subscriptions/listen in time")
-                    .expect("subscriptions/listen");
+            let stream = tokio::time::timeout(harness::CALL_BOUND, session.service.listen(filter))
+                .await
+                .expect("subscriptions/listen in time")
+                .expect("subscriptions/listen");
             assert_eq!(
                 stream.acknowledged().resource_subscriptions,
                 Some(vec![uri.clone()])
             );
             approve_when_waiting(&session, &id).await;
-            let heard = tokio::time::timeout(STEP, stream.next())
-                .await
-                .expect("an update in time")
-                .expect("the stream stays open");
-            match heard {
-                Some(ServerNotification::ResourceUpdatedNotification(update)) => {
-                    assert_eq!(update.params.uri, uri)
+            let stream = tokio::sync::Mutex::new(stream);
+            hear_the_decision(&session, &uri, || async {
+                let next = tokio::time::timeout(STEP, stream.lock().await.next()).await;
+                match next.ok()?.expect("the stream stays open")? {
+                    ServerNotification::ResourceUpdatedNotification(update) => {
+                        Some(update.params.uri)
+                    }
+                    other => panic!("expected a resource update, got {other:?}"),
                 }
-                other => panic!("expected a resource update, got {other:?}"),
-            }
+            })
+            .await;
         }
+    }
+}
+
+/// Takes the updates `next` hears, each for `uri`, and reads the resource after each, until it
+/// shows the decision: the updates lead the subscriber to the change.
+async fn hear_the_decision<F, Fut>(session: &VersionedSession, uri: &str, mut next: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<String>>,
+{
+    let deadline = Instant::now() + STEP;
+    loop {
+        let heard = next().await;
+        assert_eq!(
+            heard.as_deref(),
+            Some(uri),
+            "on {}: no update",
+            session.version
+        );
+        let read = tokio::time::timeout(
+            harness::CALL_BOUND,
+            session
+                .service
+                .read_resource(ReadResourceRequestParams::new(uri.to_owned())),
+        )
+        .await
+        .expect("resources/read in time")
+        .expect("resources/read");
+        let text = serde_json::to_string(&read.contents).expect("JSON");
+        if text.contains("approved") {
+            return;
+        }
+        assert!(Instant::now() < deadline, "on {}: {text}", session.version);
     }
 }
 

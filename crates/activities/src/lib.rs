@@ -19,14 +19,15 @@ use workflows::{
 };
 
 /// Where money actually moves. Implementations must treat `idempotency_key` as the identity of
-/// the operation: a second call with the same key succeeds without moving money again.
+/// the operation: a second call with the same key succeeds without moving money again, and
+/// says so.
 #[async_trait]
 pub trait PaymentGateway: Send + Sync + 'static {
     async fn charge(
         &self,
         idempotency_key: &str,
         request: &PaymentRequest,
-    ) -> Result<(), GatewayError>;
+    ) -> Result<Charge, GatewayError>;
     /// Refunds a charge. A refund of a line that was never charged (its charge gave up
     /// before the gateway took it) moves nothing and succeeds as [`Refund::NothingCharged`].
     async fn refund(
@@ -36,11 +37,22 @@ pub trait PaymentGateway: Send + Sync + 'static {
     ) -> Result<Refund, GatewayError>;
 }
 
+/// What a charge did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Charge {
+    /// The money moved now.
+    Charged,
+    /// This key's charge had moved it before (a retry after a lost answer): nothing moved now.
+    AlreadyCharged,
+}
+
 /// What a refund did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Refund {
-    /// The money went back.
+    /// The money went back now.
     Refunded,
+    /// This key's refund had given it back before: nothing moved now.
+    AlreadyRefunded,
     /// There was no charge to give back.
     NothingCharged,
 }
@@ -144,7 +156,7 @@ impl SimulatedGateway {
         key: &str,
         operation: Operation,
         request: &PaymentRequest,
-    ) -> Result<(), GatewayError> {
+    ) -> Result<Recorded, GatewayError> {
         if let Err(error) = self.faults.check(operation, &request.line.item) {
             tracing::warn!(%key, "{error}");
             return Err(error);
@@ -175,19 +187,23 @@ impl SimulatedGateway {
         if !self.latency.is_zero() {
             tokio::time::sleep(self.latency).await;
         }
-        Ok(())
+        Ok(recorded)
     }
 }
 
 #[async_trait]
 impl PaymentGateway for SimulatedGateway {
-    async fn charge(&self, key: &str, request: &PaymentRequest) -> Result<(), GatewayError> {
-        self.book(key, Operation::Charge, request).await
+    async fn charge(&self, key: &str, request: &PaymentRequest) -> Result<Charge, GatewayError> {
+        Ok(match self.book(key, Operation::Charge, request).await? {
+            Recorded::New => Charge::Charged,
+            Recorded::AlreadyRecorded => Charge::AlreadyCharged,
+        })
     }
 
     async fn refund(&self, key: &str, request: &PaymentRequest) -> Result<Refund, GatewayError> {
         match self.book(key, Operation::Refund, request).await {
-            Ok(()) => Ok(Refund::Refunded),
+            Ok(Recorded::New) => Ok(Refund::Refunded),
+            Ok(Recorded::AlreadyRecorded) => Ok(Refund::AlreadyRefunded),
             Err(GatewayError::NothingCharged) => Ok(Refund::NothingCharged),
             Err(error) => Err(error),
         }
@@ -204,7 +220,8 @@ pub struct MoneyMoved<'a> {
     pub attempt: u32,
 }
 
-/// Hears of every charge and refund the gateway accepted: the worker's metrics and audit log.
+/// Hears of every charge and refund that moved money (not of a retry the gateway recognised as
+/// done before): the worker's metrics and audit log.
 pub trait PaymentObserver: Send + Sync + 'static {
     fn moved(&self, movement: MoneyMoved<'_>);
 }
@@ -257,11 +274,14 @@ impl Payments {
         request: PaymentRequest,
     ) -> Result<String, ActivityError> {
         let key = request.idempotency_key(Operation::Charge);
-        self.gateway
+        let charge = self
+            .gateway
             .charge(&key, &request)
             .await
             .map_err(GatewayError::into_activity_error)?;
-        self.report(&ctx, Operation::Charge, &key, &request);
+        if charge == Charge::Charged {
+            self.report(&ctx, Operation::Charge, &key, &request);
+        }
         Ok(request.charge_receipt())
     }
 
@@ -283,6 +303,7 @@ impl Payments {
                 self.report(&ctx, Operation::Refund, &key, &request);
                 request.refund_receipt()
             }
+            Refund::AlreadyRefunded => request.refund_receipt(),
             Refund::NothingCharged => format!(
                 "Nothing to refund for {}: it was never charged",
                 request.line.item

@@ -24,6 +24,7 @@ pub mod view;
 
 pub use decide::{Decided, Delivery};
 pub use list::MAX_PAGE_SIZE;
+pub use status::Milestone;
 
 use connection::{ConnectError, Settings};
 use std::{

@@ -17,6 +17,15 @@ use workflows::{InvoiceWorkflow, decision::InvoiceSnapshot};
 
 pub(super) use super::history::Facts;
 
+/// An invoice's milestones, as Temporal records them: the state the workflow last published,
+/// whether it was decided, whether it has finished. What a resource subscriber hears about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Milestone {
+    pub state: Option<workflows::InvoiceState>,
+    pub decided: bool,
+    pub closed: bool,
+}
+
 /// Longest wait for a status query. Temporal holds a query until a worker answers it (30 s
 /// when none runs), so this bound is what tells us that no worker is serving the invoice.
 const QUERY_LIMIT: Duration = Duration::from_secs(3);
@@ -51,6 +60,20 @@ impl Invoices {
             }
         };
         Ok(facts.view(invoice_id, observed))
+    }
+
+    /// Where the invoice stands in Temporal's own record of it, from one `describe`: needs no
+    /// worker, so that it is cheap to poll.
+    pub async fn milestone(&self, invoice_id: &str) -> OpResult<Milestone> {
+        let handle = self.handle(invoice_id).await?;
+        let described = self.describe(&handle, invoice_id, CALL_LIMIT).await?;
+        let info = described.raw().workflow_execution_info.clone();
+        let facts = Facts::of(&info.unwrap_or_default());
+        Ok(Milestone {
+            state: facts.published,
+            decided: facts.decision.is_some(),
+            closed: !facts.running,
+        })
     }
 
     /// What Temporal's description says of the invoice; remembered once settled.

@@ -14,7 +14,7 @@ use tracing_subscriber::EnvFilter;
 pub const AUDIT: &str = "audit";
 
 /// How log lines are written.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum LogFormat {
     /// One readable line per event.
     #[default]
@@ -28,7 +28,7 @@ pub enum LogFormat {
 #[command(next_help_heading = "Logging")]
 pub struct LogArgs {
     /// How logs are written to stderr: `text` for people, `json` (one object per line) for machines
-    #[arg(long, env = "INVOICE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    #[arg(long, env = "INVOICE_LOG_FORMAT", default_value = "text", value_name = "text|json", value_parser = format)]
     pub log_format: LogFormat,
     /// Which logs to write, as a tracing filter: `info`, `warn,audit=info`, `worker=debug`
     #[arg(
@@ -50,8 +50,21 @@ impl Default for LogArgs {
     }
 }
 
-/// A filter `tracing` understands, checked while the flags are parsed.
+/// `text` or `json`; blank is `text` (a blank variable counts as unset).
+fn format(text: &str) -> Result<LogFormat, String> {
+    match text.trim() {
+        "" | "text" => Ok(LogFormat::Text),
+        "json" => Ok(LogFormat::Json),
+        other => Err(format!("{other:?} is neither text nor json")),
+    }
+}
+
+/// A filter `tracing` understands, checked while the flags are parsed; blank is `info`.
 fn filter(text: &str) -> Result<String, String> {
+    let text = match text.trim() {
+        "" => "info",
+        text => text,
+    };
     EnvFilter::try_new(text)
         .map(|_| text.to_owned())
         .map_err(|e| format!("not a log filter: {e}"))
@@ -59,7 +72,8 @@ fn filter(text: &str) -> Result<String, String> {
 
 /// Installs the process's logger, on stderr.
 pub fn init(args: &LogArgs) {
-    let filter = EnvFilter::try_new(&args.log_filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    // Checked by `filter` when the flags were parsed.
+    let filter = EnvFilter::new(&args.log_filter);
     let builder = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(filter);

@@ -84,17 +84,15 @@ fn task(
     status_message: &str,
 ) -> Task {
     let now = || humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
-    let mut task = Task::new(
+    Task::new(
         task_id(invoice_id),
         status,
         created.unwrap_or_else(now),
         updated.unwrap_or_else(now),
     )
     .with_status_message(status_message)
-    .with_poll_interval_ms(POLL_INTERVAL_MS);
-    // Invoices are kept as long as Temporal keeps their workflows.
-    task.ttl_ms = None;
-    task
+    .with_poll_interval_ms(POLL_INTERVAL_MS)
+    // No ttl: invoices are kept as long as Temporal keeps their workflows.
 }
 
 /// The task an invoice is now. `question` is the decision form, asked for only while the

@@ -495,7 +495,7 @@ impl InvoiceTools {
 
     /// process_invoice's answer as the task to follow, once the invoice is started; a refused
     /// invoice stays the tool's error.
-    async fn as_task(&self, answer: CallToolResponse) -> Result<CallToolResponse, McpError> {
+    fn as_task(answer: CallToolResponse) -> Result<CallToolResponse, McpError> {
         let CallToolResponse::Complete(result) = &answer else {
             return Ok(answer);
         };
@@ -606,11 +606,21 @@ fn invoice_of_uri(uri: &str) -> Result<&str, McpError> {
     uri.strip_prefix(RESOURCE_SCHEME)
         .filter(|id| !id.is_empty())
         .ok_or_else(|| {
-            McpError::invalid_params(
+            McpError::resource_not_found(
                 format!("Unknown resource {uri}: invoices are invoice://<id>"),
                 None,
             )
         })
+}
+
+/// A resource's invoice could not be read: unknown ids are not found.
+fn resource_error(error: InvoiceOpError) -> McpError {
+    match error {
+        InvoiceOpError::Unknown(_) | InvoiceOpError::InvalidId(_) => {
+            McpError::resource_not_found(error.to_string(), None)
+        }
+        other => McpError::internal_error(other.to_string(), None),
+    }
 }
 
 /// A task's invoice could not be read: unknown ids are the client's mistake.
@@ -675,7 +685,7 @@ impl ServerHandler for InvoiceTools {
             .catch_unwind()
             .await
         {
-            Ok(answer) if as_task => self.as_task(answer?).await,
+            Ok(answer) if as_task => Self::as_task(answer?),
             Ok(answer) => answer,
             Err(panic) => {
                 let what = panic
@@ -798,9 +808,13 @@ impl ServerHandler for InvoiceTools {
         context: RequestContext<RoleServer>,
     ) -> Result<(), McpError> {
         let invoice_id = invoice_of_uri(&request.uri)?.to_owned();
+        // Taken before the subscription is acknowledged: no change after it goes unheard.
+        let last = watch::baseline(&self.invoices, &invoice_id)
+            .await
+            .map_err(resource_error)?;
         let peer = context.peer.clone();
         let uri = request.uri.clone();
-        let follower = watch::follow(Arc::clone(&self.invoices), invoice_id, move || {
+        let follower = watch::follow(Arc::clone(&self.invoices), invoice_id, last, move || {
             let (peer, uri) = (peer.clone(), uri.clone());
             async move {
                 peer.notify_resource_updated(ResourceUpdatedNotificationParam::new(uri))
@@ -852,14 +866,22 @@ impl ServerHandler for InvoiceTools {
                 continue;
             };
             let sink = subscription.sink().clone();
-            followers.spawn(watch::follow(
-                Arc::clone(&self.invoices),
-                invoice_id.to_owned(),
-                move || {
+            let (invoices, invoice_id) = (Arc::clone(&self.invoices), invoice_id.to_owned());
+            followers.spawn(async move {
+                let Ok(last) = watch::baseline(&invoices, &invoice_id).await else {
+                    return;
+                };
+                // The acknowledgment went out before this ran: one update now, so that the
+                // client reads whatever changed in between.
+                if sink.notify_resource_updated(uri.clone()).await.is_err() {
+                    return;
+                }
+                watch::follow(invoices, invoice_id, last, move || {
                     let (sink, uri) = (sink.clone(), uri.clone());
                     async move { sink.notify_resource_updated(uri).await.is_ok() }
-                },
-            ));
+                })
+                .await;
+            });
         }
         subscription.cancelled().await;
         followers.abort_all();
@@ -923,21 +945,8 @@ impl ServerHandler for InvoiceTools {
         request: ReadResourceRequestParams,
         _context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, McpError> {
-        let Some(invoice_id) = request.uri.strip_prefix(RESOURCE_SCHEME) else {
-            return Err(McpError::resource_not_found(
-                format!(
-                    "Unknown resource {}: invoices are invoice://<id>",
-                    request.uri
-                ),
-                None,
-            ));
-        };
-        let failed = |error: InvoiceOpError| match error {
-            InvoiceOpError::Unknown(_) | InvoiceOpError::InvalidId(_) => {
-                McpError::resource_not_found(error.to_string(), None)
-            }
-            other => McpError::internal_error(other.to_string(), None),
-        };
+        let invoice_id = invoice_of_uri(&request.uri)?;
+        let failed = resource_error;
         let (view, story) = tokio::join!(
             self.invoices.details(invoice_id),
             self.invoices.story(invoice_id)

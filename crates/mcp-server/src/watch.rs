@@ -1,70 +1,78 @@
 //! Resource updates: a client subscribed to `invoice://<id>` hears whenever that invoice
-//! changes (a line charged, awaiting approval, decided, finished), by the means its protocol
-//! version offers: `resources/subscribe` up to 2025-11-25, `subscriptions/listen` from
-//! 2026-07-28 on. Each subscription follows its invoice by reading it, until it finishes.
+//! changes state (awaiting approval, decided, finished), by the means its protocol version
+//! offers: `resources/subscribe` up to 2025-11-25, `subscriptions/listen` from 2026-07-28 on.
+//! Each subscription follows its invoice through Temporal's record of it (a `describe`, which
+//! needs no worker) until the invoice finishes.
 
-use invoices::{InvoiceOpError, Invoices, view::InvoiceView};
-use std::{collections::HashMap, sync::Arc, time::Duration};
-use tokio::task::AbortHandle;
+use invoices::{InvoiceOpError, Invoices, Milestone};
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex, Weak},
+    time::Duration,
+};
+use tokio::task::{AbortHandle, Id};
 
-/// How often a followed invoice is read.
-const FOLLOW_INTERVAL: Duration = Duration::from_millis(500);
+/// How often a followed invoice is looked up.
+const FOLLOW_INTERVAL: Duration = Duration::from_secs(1);
 
-/// What about an invoice is worth a notification.
-#[derive(PartialEq)]
-struct Fingerprint {
-    status: String,
-    decided: bool,
-    closed: bool,
+/// Where the invoice stands now: taken before a subscription is acknowledged, so that no
+/// change after it goes unheard. An unknown invoice cannot be subscribed to.
+pub async fn baseline(invoices: &Invoices, invoice_id: &str) -> Result<Milestone, InvoiceOpError> {
+    invoices.milestone(invoice_id).await
 }
 
-impl Fingerprint {
-    fn of(view: &InvoiceView) -> Self {
-        Self {
-            status: view.status.clone(),
-            decided: view.decision.is_some(),
-            closed: view.closed_at.is_some(),
-        }
-    }
-}
-
-/// Reads the invoice until it has finished, and calls `changed` after each change. An invoice
-/// that does not exist is not followed; while Temporal does not answer, it keeps trying.
-pub async fn follow<F, Fut>(invoices: Arc<Invoices>, invoice_id: String, mut changed: F)
-where
+/// Looks the invoice up until it has finished, and calls `changed` after each change from
+/// `last`; stops early when `changed` answers that nobody listens any more. While Temporal
+/// does not answer, it keeps trying.
+pub async fn follow<F, Fut>(
+    invoices: Arc<Invoices>,
+    invoice_id: String,
+    mut last: Milestone,
+    mut changed: F,
+) where
     F: FnMut() -> Fut,
     Fut: Future<Output = bool>,
 {
-    let mut last: Option<Fingerprint> = None;
-    loop {
-        match invoices.details(&invoice_id).await {
-            Ok(view) => {
-                let now = Fingerprint::of(&view);
-                let closed = now.closed;
-                if last.as_ref().is_some_and(|last| *last != now) && !changed().await {
-                    return; // Nobody listens any more.
-                }
-                if closed {
+    while !last.closed {
+        tokio::time::sleep(FOLLOW_INTERVAL).await;
+        match invoices.milestone(&invoice_id).await {
+            Ok(now) if now != last => {
+                if !changed().await {
                     return;
                 }
-                last = Some(now);
+                last = now;
             }
+            Ok(_) => {}
             Err(InvoiceOpError::Unknown(_) | InvoiceOpError::InvalidId(_)) => return,
             Err(error) => tracing::debug!("following {invoice_id}: {error}"),
         }
-        tokio::time::sleep(FOLLOW_INTERVAL).await;
     }
 }
 
 /// The `resources/subscribe` subscriptions of this session, by URI, so that
-/// `resources/unsubscribe` can end them.
+/// `resources/unsubscribe` can end them. A follower that ends on its own leaves too.
 #[derive(Clone, Default)]
-pub struct Subscriptions(Arc<std::sync::Mutex<HashMap<String, AbortHandle>>>);
+pub struct Subscriptions(Arc<Mutex<HashMap<String, AbortHandle>>>);
 
 impl Subscriptions {
     /// Keeps `follower` running for `uri`, in place of an earlier subscription to it.
     pub fn start(&self, uri: String, follower: impl Future<Output = ()> + Send + 'static) {
-        let handle = tokio::spawn(follower).abort_handle();
+        let subscriptions: Weak<_> = Arc::downgrade(&self.0);
+        let key = uri.clone();
+        let handle = tokio::spawn(async move {
+            follower.await;
+            if let Some(subscriptions) = subscriptions.upgrade() {
+                let me: Id = tokio::task::id();
+                let mut subscriptions = subscriptions.lock().unwrap_or_else(|e| e.into_inner());
+                if subscriptions
+                    .get(&key)
+                    .is_some_and(|handle| handle.id() == me)
+                {
+                    subscriptions.remove(&key);
+                }
+            }
+        })
+        .abort_handle();
         let mut subscriptions = self.0.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(earlier) = subscriptions.insert(uri, handle) {
             earlier.abort();

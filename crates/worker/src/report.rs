@@ -24,7 +24,7 @@ impl Reporter {
 }
 
 impl InvoiceObserver for Reporter {
-    fn started(&self, _invoice_id: &str, _total_cents: i64, _lines: usize) {
+    fn started(&self, _invoice_id: &str) {
         if let Some(metrics) = &self.metrics {
             metrics.started();
         }
@@ -49,18 +49,19 @@ impl InvoiceObserver for Reporter {
         }
     }
 
-    fn finished(&self, invoice_id: &str, outcome: InvoiceState) {
-        if outcome == InvoiceState::TimedOut {
-            // Nobody decided: the deadline did, and that too is on the record.
-            tracing::info!(
-                target: AUDIT,
-                event = "expired",
-                invoice = invoice_id,
-                by = "deadline",
-                at = now().as_str(),
-                "{invoice_id}: no decision before the deadline; refunded"
-            );
-        }
+    /// Nobody decided: the deadline did, and that too is on the record.
+    fn expired(&self, invoice_id: &str) {
+        tracing::info!(
+            target: AUDIT,
+            event = "expired",
+            invoice = invoice_id,
+            by = "deadline",
+            at = now().as_str(),
+            "{invoice_id}: no decision before the deadline; refunding"
+        );
+    }
+
+    fn finished(&self, _invoice_id: &str, outcome: InvoiceState) {
         if let Some(metrics) = &self.metrics {
             metrics.finished(outcome);
         }

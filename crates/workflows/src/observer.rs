@@ -11,10 +11,12 @@ use std::time::Duration;
 /// Receives an invoice's events as they happen. The worker gives one to every workflow it runs
 /// ([`crate::InvoiceWorkflow::observed_by`]); without one, nothing is reported.
 pub trait InvoiceObserver: Send + Sync + 'static {
-    /// A new invoice started, for `total_cents` over `lines` lines.
-    fn started(&self, invoice_id: &str, total_cents: i64, lines: usize);
+    /// A new invoice started.
+    fn started(&self, invoice_id: &str);
     /// A decision was taken, `waited` after the invoice started.
     fn decided(&self, invoice_id: &str, record: &DecisionRecord, waited: Option<Duration>);
+    /// Nobody decided before the deadline: the invoice is refunded.
+    fn expired(&self, invoice_id: &str);
     /// The invoice ended in `outcome` (approved, rejected, timed out, failed, needs attention).
     fn finished(&self, invoice_id: &str, outcome: InvoiceState);
 }

@@ -91,9 +91,7 @@ impl InvoiceWorkflow {
                 line: line.clone(),
             })
             .collect();
-        report(ctx, |observer| {
-            observer.started(&invoice.id, invoice.total_cents(), invoice.lines.len());
-        });
+        report(ctx, |observer| observer.started(&invoice.id));
 
         // Invoices started before this release publish nothing and replay exactly as they ran.
         let progress = Progress {
@@ -274,6 +272,7 @@ impl InvoiceWorkflow {
                 Ok(status::rejected_result(&refunds.receipts))
             }
             None => {
+                report(ctx, |observer| observer.expired(&invoice.id));
                 let details = format!("No decision in time: refunding {}", progress.total);
                 progress.enter(ctx, InvoiceStatus::RefundingTimedOut, details);
                 let refunds = refund(ctx, &requests, retry_limit).await?;
@@ -404,6 +403,7 @@ impl InvoiceWorkflow {
             return;
         }
         let record = DecisionRecord::new(decision, signature, now);
+        // As `report` does, for a signal handler's context.
         if let Some(observer) = self.observer.as_ref().filter(|_| !ctx.is_replaying()) {
             let waited = elapsed(ctx.info().start_time(), now);
             observer.decided(invoice_of(ctx.workflow_id()), &record, waited);
