@@ -20,7 +20,7 @@ pub fn assert_mcp_valid(definition: &str, value: &Value) {
 }
 
 /// Fails the test unless `value` is valid against `schema`.
-fn assert_valid(schema: &Value, value: &Value, what: &str) {
+pub fn assert_valid(schema: &Value, value: &Value, what: &str) {
     let validator = jsonschema::validator_for(schema).expect("the schema compiles");
     let errors: Vec<String> = validator
         .iter_errors(value)

@@ -224,15 +224,7 @@ fn assert_matches(
         defs: schema[defs],
         "allOf": [{"$ref": format!("#/{defs}/{definition}")}],
     });
-    let validator = jsonschema::validator_for(&root).expect("the schema compiles");
-    let errors: Vec<String> = validator
-        .iter_errors(value)
-        .map(|error| format!("{error} (at {})", error.instance_path()))
-        .collect();
-    assert!(
-        errors.is_empty(),
-        "{what}: not a {definition}: {errors:#?}\n{value:#}"
-    );
+    crate::surface::assert_valid(&root, value, &format!("{what}: {definition}"));
 }
 
 /// mcp-server's own bytes over stdio, one JSON-RPC message per line.
