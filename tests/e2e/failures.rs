@@ -94,8 +94,9 @@ async fn temporal_stopped_gives_prompt_errors_and_work_resumes_when_it_returns()
     // Same db file, same mcp-server process, same worker: the invoice is still waiting, and
     // the other one's deadline, which passed while the server was down, still fires.
     server.restart().await;
-    // The first answer after a restart waits for the clients' reconnection, which on a loaded
-    // machine has taken over 30 s (once, in a full run); what follows gets the usual bound.
+    // restart() returns once the server answers for workflows; the first answer also waits
+    // for the worker and mcp-server to reconnect, which on a loaded machine took over 30 s
+    // once (before restart() waited for the history shards), so it gets twice the bound.
     mcp.await_status("INV-020", "Awaiting approval", 2 * STEP)
         .await;
     mcp.call("approve_invoice", json!({"invoice_id": "INV-020"}))

@@ -26,8 +26,8 @@ use std::{
     time::{Duration, Instant},
 };
 use temporalio_client::{
-    Client, ClientOptions, Connection, ConnectionOptions, Url, WorkflowFetchHistoryOptions,
-    WorkflowHistory,
+    Client, ClientOptions, Connection, ConnectionOptions, Url, WorkflowDescribeOptions,
+    WorkflowFetchHistoryOptions, WorkflowHistory, errors::WorkflowInteractionError,
 };
 use temporalio_common::protos::temporal::api::history::v1::{
     HistoryEvent, history_event::Attributes,
@@ -181,7 +181,7 @@ impl DevServer {
             });
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(60);
-        while connect(&self.address).await.is_err() {
+        while !serves_workflows(&self.address).await {
             assert!(
                 Instant::now() < deadline,
                 "the Temporal dev server did not come up; see {}",
@@ -250,6 +250,24 @@ impl Drop for DevServer {
             let _ = child.wait();
         }
     }
+}
+
+/// Whether the server at `address` answers for workflows: its frontend takes calls and its
+/// history shards are loaded, so that an unknown workflow is "not found" at once. On a loaded
+/// machine a restarted server has taken tens of seconds between the two.
+async fn serves_workflows(address: &str) -> bool {
+    let Ok(client) = connect(address).await else {
+        return false;
+    };
+    let probe = client.get_workflow_handle::<InvoiceWorkflow>("readiness-probe");
+    matches!(
+        tokio::time::timeout(
+            Duration::from_secs(3),
+            probe.describe(WorkflowDescribeOptions::default())
+        )
+        .await,
+        Ok(Err(WorkflowInteractionError::NotFound(_)))
+    )
 }
 
 async fn connect(address: &str) -> anyhow::Result<Client> {

@@ -76,7 +76,7 @@ pub enum InvoiceOpError {
     Unreachable(#[from] ConnectError),
     #[error(
         "Temporal did not answer within {} s while trying to {action}; is the Temporal server running?",
-        limit.as_secs()
+        limit.as_secs_f64()
     )]
     TimedOut {
         limit: Duration,
