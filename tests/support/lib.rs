@@ -253,8 +253,8 @@ impl Drop for DevServer {
 }
 
 /// Whether the server at `address` answers for workflows: its frontend takes calls and its
-/// history shards are loaded, so that an unknown workflow is "not found" at once. On a loaded
-/// machine a restarted server has taken tens of seconds between the two.
+/// history shards are loaded, so that an unknown workflow is "not found" at once. A restarted
+/// server can take calls well before it can answer them.
 async fn serves_workflows(address: &str) -> bool {
     let Ok(client) = connect(address).await else {
         return false;
