@@ -17,7 +17,7 @@ use serde_json::json;
 use std::time::{Duration, Instant};
 
 /// Starts the tutorial invoice `id` with a plain tool call and checks the tutorial's answer.
-async fn process(session: &VersionedSession, id: &str) {
+pub(crate) async fn process(session: &VersionedSession, id: &str) {
     match session
         .call(
             "process_invoice",

@@ -394,6 +394,32 @@ impl Reply {
     }
 }
 
+/// The mcp-server binary for the Temporal server at `address`, with extra environment
+/// variables.
+pub fn mcp_server_command(address: &str, env: &[(&str, &str)]) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(binary("mcp-server"));
+    command
+        .env("TEMPORAL_ADDRESS", address)
+        .env("TEMPORAL_NAMESPACE", "default")
+        .env("RUST_LOG", "info")
+        .envs(env.iter().copied());
+    command
+}
+
+/// An MCP stdio server started from `command`, its stderr appended to `log`.
+pub fn stdio_transport(command: tokio::process::Command, log: &Path) -> TokioChildProcess {
+    let log = File::options()
+        .create(true)
+        .append(true)
+        .open(log)
+        .expect("MCP server log");
+    let (transport, _) = TokioChildProcess::builder(command)
+        .stderr(log)
+        .spawn()
+        .expect("start the MCP server");
+    transport
+}
+
 /// The real `mcp-server` binary, driven by rmcp's MCP client over its stdin and stdout.
 pub struct McpSession {
     service: RunningService<RoleClient, ()>,
@@ -403,27 +429,17 @@ pub struct McpSession {
 impl McpSession {
     /// Starts an mcp-server for `address` with extra environment variables.
     pub async fn start(address: &str, log_dir: &Path, env: &[(&str, &str)]) -> Self {
-        let mut command = tokio::process::Command::new(binary("mcp-server"));
-        command
-            .env("TEMPORAL_ADDRESS", address)
-            .env("TEMPORAL_NAMESPACE", "default")
-            .env("RUST_LOG", "info")
-            .envs(env.iter().copied());
-        Self::start_command(command, &log_dir.join("mcp-server.log")).await
+        Self::start_command(
+            mcp_server_command(address, env),
+            &log_dir.join("mcp-server.log"),
+        )
+        .await
     }
 
     /// Starts any MCP stdio server command (the benchmark also drives the tutorial's Python
     /// server), its stderr appended to `log`.
     pub async fn start_command(command: tokio::process::Command, log: &Path) -> Self {
-        let log = File::options()
-            .create(true)
-            .append(true)
-            .open(log)
-            .expect("MCP server log");
-        let (transport, _) = TokioChildProcess::builder(command)
-            .stderr(log)
-            .spawn()
-            .expect("start the MCP server");
+        let transport = stdio_transport(command, log);
         let pid = transport.id().expect("MCP server pid");
         let service = ().serve(transport).await.expect("MCP initialize");
         McpSession { service, pid }

@@ -2,7 +2,7 @@
 //! the resource updates it hears: the real `mcp-server` binary driven by rmcp's client, as in
 //! [`crate::McpSession`], for the tests of every protocol version, tasks and subscriptions.
 
-use crate::{CALL_BOUND, binary};
+use crate::{CALL_BOUND, mcp_server_command, stdio_transport};
 use rmcp::{
     ClientHandler, ClientServiceExt, RoleClient, ServiceExt,
     model::{
@@ -10,10 +10,9 @@ use rmcp::{
         ProtocolVersion, ResourceUpdatedNotificationParam,
     },
     service::{ClientLifecycleMode, NotificationContext, RunningService},
-    transport::TokioChildProcess,
 };
 use serde_json::Value;
-use std::{fs::File, path::Path, time::Duration};
+use std::{path::Path, time::Duration};
 use tokio::sync::{Mutex, mpsc};
 
 /// The client's name, recorded as the channel of the decisions it takes.
@@ -66,21 +65,10 @@ impl VersionedSession {
         version: ProtocolVersion,
         tasks: bool,
     ) -> Self {
-        let mut command = tokio::process::Command::new(binary("mcp-server"));
-        command
-            .env("TEMPORAL_ADDRESS", address)
-            .env("TEMPORAL_NAMESPACE", "default")
-            .env("RUST_LOG", "info")
-            .envs(env.iter().copied());
-        let log = File::options()
-            .create(true)
-            .append(true)
-            .open(log_dir.join("mcp-server.log"))
-            .expect("MCP server log");
-        let (transport, _) = TokioChildProcess::builder(command)
-            .stderr(log)
-            .spawn()
-            .expect("start the MCP server");
+        let transport = stdio_transport(
+            mcp_server_command(address, env),
+            &log_dir.join("mcp-server.log"),
+        );
         let capabilities = if tasks {
             ClientCapabilities::builder().enable_tasks().build()
         } else {
