@@ -809,7 +809,9 @@ impl ServerHandler for InvoiceTools {
     ) -> Result<(), McpError> {
         let invoice_id = invoice_of_uri(&request.uri)?.to_owned();
         // Taken before the subscription is acknowledged: no change after it goes unheard.
-        let last = watch::baseline(&self.invoices, &invoice_id)
+        let last = self
+            .invoices
+            .milestone(&invoice_id)
             .await
             .map_err(resource_error)?;
         let peer = context.peer.clone();
@@ -868,7 +870,7 @@ impl ServerHandler for InvoiceTools {
             let sink = subscription.sink().clone();
             let (invoices, invoice_id) = (Arc::clone(&self.invoices), invoice_id.to_owned());
             followers.spawn(async move {
-                let Ok(last) = watch::baseline(&invoices, &invoice_id).await else {
+                let Ok(last) = invoices.milestone(&invoice_id).await else {
                     return;
                 };
                 // The acknowledgment went out before this ran: one update now, so that the

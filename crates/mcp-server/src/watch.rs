@@ -15,12 +15,6 @@ use tokio::task::{AbortHandle, Id};
 /// How often a followed invoice is looked up.
 const FOLLOW_INTERVAL: Duration = Duration::from_secs(1);
 
-/// Where the invoice stands now: taken before a subscription is acknowledged, so that no
-/// change after it goes unheard. An unknown invoice cannot be subscribed to.
-pub async fn baseline(invoices: &Invoices, invoice_id: &str) -> Result<Milestone, InvoiceOpError> {
-    invoices.milestone(invoice_id).await
-}
-
 /// Looks the invoice up until it has finished, and calls `changed` after each change from
 /// `last`; stops early when `changed` answers that nobody listens any more. While Temporal
 /// does not answer, it keeps trying.
