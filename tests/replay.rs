@@ -1,6 +1,5 @@
-//! Replays the recorded histories in `tests/histories/` (one per outcome: approved, rejected,
-//! timed out; and the same three recorded before the `record-decisions` patch, and before the
-//! `publish-invoice-state` patch) on the current workflow code. A change that would break invoices already
+//! Replays the recorded histories in `tests/histories/` (one per outcome, as recorded by each
+//! release that changed the workflow) on the current workflow code. A change that would break invoices already
 //! running in production fails here with a nondeterminism error.
 //!
 //! Histories are recorded by the end-to-end tests: `RECORD_HISTORIES=1 just test`.
@@ -45,19 +44,28 @@ async fn every_recorded_outcome_replays_on_the_current_code() {
         }
     }
     replayed.sort();
-    // Each outcome three times: as recorded before the workflow published its state to
-    // visibility, before it recorded who decided (decisions by bare signal), and now
-    // (decisions by the `decide` Update). Invoices still waiting under an older release must
-    // finish on today's code. And the failure paths: a declined charge, a refund declined.
+    // Each outcome as recorded by every release that changed the workflow: before it published
+    // its state to visibility, before it recorded who decided (decisions by bare signal),
+    // before refunds were retried until settled (pre-settlement), and now. Invoices still
+    // waiting under an older release must finish on today's code. And the paths where money
+    // goes back: a declined charge, a refund declined then retried, a cancellation while
+    // awaiting approval and one while a charge was under way.
     assert_eq!(
         replayed,
         [
             "approved",
-            "needs_attention",
+            "cancelled_awaiting",
+            "cancelled_charging",
+            "needs_attention_retried",
             "payment_failed",
             "pre-decision-approved",
             "pre-decision-rejected",
             "pre-decision-timed_out",
+            "pre-settlement-approved",
+            "pre-settlement-needs_attention",
+            "pre-settlement-payment_failed",
+            "pre-settlement-rejected",
+            "pre-settlement-timed_out",
             "pre-visibility-approved",
             "pre-visibility-rejected",
             "pre-visibility-timed_out",

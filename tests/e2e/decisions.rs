@@ -103,7 +103,7 @@ async fn a_decision_sent_while_no_worker_runs_is_applied_when_one_returns() {
         .await;
     assert_eq!(
         reply.ok(),
-        "Sent approval signal for invoice WAIT-1. No worker is running: the decision is recorded and applied when a worker runs the invoice, unless it was decided before or its deadline has passed by then (status: Awaiting approval)."
+        "Sent approval signal for invoice WAIT-1. No worker is running: the decision is kept, and applied when a worker returns unless the invoice refuses it then (decided before, deadline passed, or separation of duties); get_invoice_status tells which (status: Awaiting approval)."
     );
 
     let _second = WorkerProcess::start(&server);

@@ -37,7 +37,7 @@ async fn a_worker_killed_while_awaiting_approval_loses_nothing() {
         .await;
     assert_eq!(
         reply.ok(),
-        "Sent approval signal for invoice INV-010. No worker is running: the decision is recorded and applied when a worker runs the invoice, unless it was decided before or its deadline has passed by then (status: Awaiting approval)."
+        "Sent approval signal for invoice INV-010. No worker is running: the decision is kept, and applied when a worker returns unless the invoice refuses it then (decided before, deadline passed, or separation of duties); get_invoice_status tells which (status: Awaiting approval)."
     );
 
     let second = WorkerProcess::start(&server);

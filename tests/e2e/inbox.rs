@@ -148,7 +148,12 @@ async fn the_inbox_says_the_right_thing_for_an_expired_invoice_and_a_missing_wor
     // The decision is still taken, and applied once a worker runs again.
     browser.fill("by", "ana").await;
     let kept = browser.click("approve").await;
-    assert!(kept.contains("The decision is recorded"), "{kept}");
+    // Kept, never said to be recorded before the workflow has judged it.
+    assert!(
+        kept.contains("the decision is kept, and applied when a worker returns"),
+        "{kept}"
+    );
+    assert!(!kept.contains("recorded."), "{kept}");
     let _back = WorkerProcess::start(&server);
     patient
         .await_status("DOWN-1", "Approved and finalized", STEP)

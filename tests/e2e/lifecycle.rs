@@ -45,8 +45,9 @@ async fn approved_invoice_keeps_its_charges() {
         history.completed_activities(),
         counts(&[("process_payment", 2)])
     );
+    assert_eq!(history.outcome_state(), Some(json!("approved")));
     assert_eq!(
-        history.result(),
+        history.outcome_text(),
         Some(json!(
             "Invoice approved and processed:\n\
              Processed payment for Web Development: $5000.00\n\
@@ -89,8 +90,9 @@ async fn rejected_invoice_is_refunded() {
         history.completed_activities(),
         counts(&[("process_payment", 2), ("refund_payment", 2)])
     );
+    assert_eq!(history.outcome_state(), Some(json!("rejected")));
     assert_eq!(
-        history.result(),
+        history.outcome_text(),
         Some(json!(
             "Invoice rejected by approver\n\
              Refunded payment for Web Development: $5000.00\n\
@@ -122,8 +124,9 @@ async fn unanswered_invoice_times_out_and_is_refunded() {
         history.completed_activities(),
         counts(&[("process_payment", 2), ("refund_payment", 2)])
     );
+    assert_eq!(history.outcome_state(), Some(json!("timed_out")));
     assert_eq!(
-        history.result(),
+        history.outcome_text(),
         Some(json!(
             "Invoice rejected: approval timeout after 3 seconds\n\
              Refunded payment for Web Development: $5000.00\n\

@@ -14,6 +14,7 @@ mod human;
 mod inbox;
 mod lifecycle;
 mod metrics;
+mod money;
 mod payments;
 mod protocol;
 mod resources;

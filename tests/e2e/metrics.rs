@@ -5,6 +5,7 @@ use crate::{STEP, payments::await_state, start_and_await_approval};
 use harness::{DevServer, McpSession, WorkerProcess, free_port, web::http};
 use serde_json::json;
 use std::time::{Duration, Instant};
+use workflows::InvoiceWorkflow;
 
 /// An invoice of one line, `cents` for `item`.
 fn one_line(id: &str, item: &str, cents: i64) -> serde_json::Value {
@@ -76,38 +77,48 @@ async fn the_worker_counts_every_outcome_decision_and_movement_of_money() {
     )
     .await
     .ok();
-    // Needs attention: charged, rejected, and its refund refused.
+    // Needs attention: charged, rejected, and its refund refused (it keeps running).
     start_and_await_approval_of(&mcp, one_line("M-STUCK", "Stuck refund", 4_321), "M-STUCK").await;
     decide("reject_invoice", "M-STUCK").await;
+    // Cancelled while awaiting approval: both lines refunded.
+    start_and_await_approval(&mcp, "M-CANCELLED").await;
+    server
+        .client()
+        .await
+        .get_workflow_handle::<InvoiceWorkflow>("invoice-M-CANCELLED")
+        .cancel(Default::default())
+        .await
+        .expect("cancel");
 
     for (id, state) in [
         ("M-APPROVED", "approved"),
         ("M-REJECTED", "rejected"),
         ("M-EXPIRED", "timed_out"),
         ("M-FAILED", "failed"),
-        ("M-STUCK", "needs_attention"),
+        ("M-CANCELLED", "cancelled"),
     ] {
         await_state(&mcp, id, state, STEP).await;
     }
 
     let tutorial = 700_000.0;
     let expected = [
-        ("invoices_started_total", 6.0),
+        ("invoices_started_total", 7.0),
         ("invoices_decided_total{decision=\"approve\"}", 1.0),
         ("invoices_decided_total{decision=\"reject\"}", 2.0),
         ("invoices_finished_total{outcome=\"approved\"}", 1.0),
         ("invoices_finished_total{outcome=\"rejected\"}", 1.0),
         ("invoices_finished_total{outcome=\"timed_out\"}", 1.0),
         ("invoices_finished_total{outcome=\"failed\"}", 1.0),
-        ("invoices_finished_total{outcome=\"needs_attention\"}", 1.0),
-        // Two lines each for the four tutorial invoices, and the stuck one's line.
-        ("invoice_charges_total", 9.0),
-        ("invoice_charged_cents_total", 4.0 * tutorial + 4_321.0),
-        // The rejected and the expired invoices' lines; the stuck refund moved nothing.
-        ("invoice_refunds_total", 4.0),
-        ("invoice_refunded_cents_total", 2.0 * tutorial),
+        ("invoices_finished_total{outcome=\"cancelled\"}", 1.0),
+        // Two lines each for the five tutorial invoices, and the stuck one's line.
+        ("invoice_charges_total", 11.0),
+        ("invoice_charged_cents_total", 5.0 * tutorial + 4_321.0),
+        // The rejected, expired and cancelled invoices' lines; the stuck refund moved nothing.
+        ("invoice_refunds_total", 6.0),
+        ("invoice_refunded_cents_total", 3.0 * tutorial),
         ("invoice_decision_wait_seconds_count", 3.0),
         ("invoices_awaiting_approval", 1.0),
+        ("invoices_needing_attention", 1.0),
     ];
     // The awaiting-approval gauge is refreshed from visibility every few seconds.
     let deadline = Instant::now() + STEP;

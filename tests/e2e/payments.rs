@@ -1,8 +1,8 @@
 //! The payment failure paths, end to end, with the simulated gateway told which lines to fail:
-//! a declined charge, a charge that keeps failing until the retry limit, and a refund that
-//! cannot succeed. No money is kept by accident on any of them.
+//! a declined charge, and a charge that keeps failing until the retry limit. No money is kept
+//! by accident on either. (A refund that fails: `money.rs`.)
 
-use crate::{APPROVER, STEP, record_history};
+use crate::{STEP, record_history};
 use harness::{DevServer, History, McpSession, WorkerProcess, tutorial_invoice};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
@@ -95,8 +95,9 @@ async fn a_charge_that_keeps_failing_gives_up_at_the_retry_limit() {
     let status = view["status"].as_str().unwrap();
     assert!(
         status.starts_with(
-            "Failed: payment for line 2: Design Services $2000.00 failed (gave up at the retry limit; last: "
-        ) && status.contains("no answer while charging Design Services"),
+            "Failed: payment for line 2: Design Services $2000.00 failed (gave up at the retry limit (4 seconds of attempts, "
+        ) && status.contains("no answer while charging Design Services")
+            && status.ends_with("and so was any charge of it"),
         "{status}"
     );
     server.books().assert_moved("OUTAGE-1", &[1], &[1]);
@@ -105,48 +106,4 @@ async fn a_charge_that_keeps_failing_gives_up_at_the_retry_limit() {
         history.completed_activities().get("process_payment"),
         Some(&1)
     );
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn a_refund_that_cannot_succeed_needs_attention_and_the_others_still_run() {
-    let server = DevServer::start().await;
-    let _worker = WorkerProcess::start_with(
-        &server,
-        &[("PAYMENT_GATEWAY_REFUND_DECLINE", "Web Development")],
-    );
-    let mcp = McpSession::start(&server.address, server.dir(), &[APPROVER]).await;
-    crate::start_and_await_approval(&mcp, "STUCK-1").await;
-    mcp.call(
-        "reject_invoice",
-        json!({"invoice_id": "STUCK-1", "reason": "duplicate"}),
-    )
-    .await
-    .ok();
-
-    let view = await_state(&mcp, "STUCK-1", "needs_attention", STEP).await;
-    assert_eq!(view["status"], "Needs attention - a refund failed");
-    let result = view["result"].as_str().unwrap_or_default();
-    assert!(
-        result.starts_with("Invoice needs attention: rejected by approver, but 1 refund(s) failed")
-            && result.contains("Refunded payment for Design Services: $2000.00")
-            && result.contains("refund of line 1: Web Development $5000.00 failed")
-            && result.contains("the refund of Web Development was refused"),
-        "{result}"
-    );
-    // Every charged line's refund was attempted: line 2 went through after line 1 failed.
-    server.books().assert_moved("STUCK-1", &[1, 2], &[2]);
-
-    // Listed where a person looks for it.
-    let deadline = Instant::now() + STEP;
-    loop {
-        let listed = mcp
-            .call("list_invoices", json!({"state": "needs_attention"}))
-            .await;
-        if listed.text.contains("STUCK-1 · needs_attention") {
-            break;
-        }
-        assert!(Instant::now() < deadline, "{}", listed.text);
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    record_history(&server.client().await, "invoice-STUCK-1", "needs_attention").await;
 }

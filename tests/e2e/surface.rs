@@ -266,7 +266,7 @@ async fn an_invoice_answers_in_structure_from_start_to_result() {
         "Processed payment for Design Services: $2000.00",
         "Awaiting approval for 5 days",
         "Approval taken: ana via rmcp",
-        "Finished: Invoice approved and processed:",
+        "Finished: Invoice approved and processed",
     ];
     assert_eq!(story.len(), steps.len(), "{story:#?}");
     for (line, step) in story.iter().zip(steps) {

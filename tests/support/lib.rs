@@ -231,6 +231,27 @@ impl DevServer {
             .expect("connect to the dev server")
     }
 
+    /// Runs the Temporal CLI against this server, as an operator would (`temporal workflow
+    /// cancel ...`), and answers what it printed; a failed command fails the test.
+    pub fn cli(&self, args: &[&str]) -> String {
+        let cli = std::env::var("TEMPORAL_CLI").unwrap_or_else(|_| "temporal".to_owned());
+        let output = Command::new(&cli)
+            .args(args)
+            .args(["--address", &self.address, "--namespace", "default"])
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run `{cli}`: {e}"));
+        let printed = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(
+            output.status.success(),
+            "temporal {args:?} failed: {printed}"
+        );
+        printed
+    }
+
     /// How many invoice workflows exist, running or closed.
     pub async fn invoice_count(&self) -> usize {
         let query = format!("WorkflowType = '{}'", workflows::names::WORKFLOW_TYPE);
@@ -576,6 +597,30 @@ impl History {
             })
     }
 
+    /// How the invoice ended, by its outcome's state (`"approved"`, ...), once it completed.
+    pub fn outcome_state(&self) -> Option<Value> {
+        self.result().map(|outcome| outcome["state"].clone())
+    }
+
+    /// The tutorial's result text in the invoice's outcome, once it completed.
+    pub fn outcome_text(&self) -> Option<Value> {
+        self.result().map(|outcome| outcome["text"].clone())
+    }
+
+    /// The details a cancelled workflow ended with (its outcome), once it was cancelled.
+    pub fn cancelled_outcome(&self) -> Option<Value> {
+        self.events
+            .iter()
+            .find_map(|event| match &event.attributes {
+                Some(Attributes::WorkflowExecutionCanceledEventAttributes(a)) => a
+                    .details
+                    .as_ref()
+                    .and_then(|p| p.payloads.first())
+                    .and_then(|p| serde_json::from_slice(&p.data).ok()),
+                _ => None,
+            })
+    }
+
     /// How many Updates the workflow accepted (a refused one leaves no event).
     pub fn accepted_updates(&self) -> usize {
         self.events
@@ -625,6 +670,34 @@ impl Books {
             .collect();
         lines.sort();
         lines
+    }
+
+    /// The ledger check every money test ends with: each line charged at most once, each
+    /// refunded at most once and only if charged, and what is charged minus what is refunded
+    /// exactly the lines the invoice's final state says are kept.
+    #[track_caller]
+    pub fn assert_kept(&self, invoice_id: &str, kept: &[i64]) {
+        let charged = self.lines(invoice_id, "charge");
+        let refunded = self.lines(invoice_id, "refund");
+        let mut unique = charged.clone();
+        unique.dedup();
+        assert_eq!(unique, charged, "{invoice_id}: a line charged twice");
+        let mut unique_refunds = refunded.clone();
+        unique_refunds.dedup();
+        assert_eq!(
+            unique_refunds, refunded,
+            "{invoice_id}: a line refunded twice"
+        );
+        assert!(
+            refunded.iter().all(|line| charged.contains(line)),
+            "{invoice_id}: refunded {refunded:?} but charged {charged:?}"
+        );
+        let still: Vec<i64> = charged
+            .iter()
+            .copied()
+            .filter(|line| !refunded.contains(line))
+            .collect();
+        assert_eq!(still, kept, "{invoice_id}: charged minus refunded");
     }
 
     /// Asserts exactly one charge per line and, for a refunded invoice, exactly one refund

@@ -32,6 +32,10 @@ pub enum LedgerError {
     Database(#[from] rusqlite::Error),
     #[error("refund {key} has no matching charge")]
     NothingToRefund { key: String },
+    #[error(
+        "charge {key} was voided: its refund came first (the invoice gave up on it, or was cancelled), so it is never made"
+    )]
+    Voided { key: String },
     #[error("idempotency key {key} was first recorded for {recorded} cents, now asked for {asked}")]
     Conflict {
         key: String,
@@ -66,6 +70,13 @@ impl Ledger {
                  amount_cents    INTEGER NOT NULL CHECK (amount_cents > 0),
                  recorded_at     TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
              );
+             -- Charges refunded before they were made: a refund of a charge whose outcome
+             -- was unknown (it gave up, or the invoice was cancelled) voids it, so that an
+             -- attempt still under way somewhere can never take the money afterwards.
+             CREATE TABLE IF NOT EXISTS voids (
+                 charge_key TEXT PRIMARY KEY,
+                 voided_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+             );
              -- Every time money actually moved, with no key to deduplicate it: what a test
              -- counts to catch a double charge, whatever the idempotency check above did.
              CREATE TABLE IF NOT EXISTS movements (
@@ -82,7 +93,7 @@ impl Ledger {
     }
 
     /// Records one operation under its idempotency key, at most once. A refund must match a
-    /// recorded charge of the same line.
+    /// recorded charge of the same line; one that finds none voids that charge for good.
     pub fn record(
         &self,
         key: &str,
@@ -110,16 +121,36 @@ impl Ledger {
             }
             return Ok(Recorded::AlreadyRecorded);
         }
-        if operation == Operation::Refund {
-            let charged: Option<i64> = transaction
-                .query_row(
-                    "SELECT amount_cents FROM payments WHERE idempotency_key = ?1",
-                    params![request.idempotency_key(Operation::Charge)],
-                    |row| row.get(0),
-                )
-                .optional()?;
-            if charged != Some(cents) {
-                return Err(LedgerError::NothingToRefund { key });
+        let charge_key = request.idempotency_key(Operation::Charge);
+        match operation {
+            Operation::Charge => {
+                let voided: Option<String> = transaction
+                    .query_row(
+                        "SELECT charge_key FROM voids WHERE charge_key = ?1",
+                        params![charge_key],
+                        |row| row.get(0),
+                    )
+                    .optional()?;
+                if voided.is_some() {
+                    return Err(LedgerError::Voided { key });
+                }
+            }
+            Operation::Refund => {
+                let charged: Option<i64> = transaction
+                    .query_row(
+                        "SELECT amount_cents FROM payments WHERE idempotency_key = ?1",
+                        params![charge_key],
+                        |row| row.get(0),
+                    )
+                    .optional()?;
+                if charged != Some(cents) {
+                    transaction.execute(
+                        "INSERT OR IGNORE INTO voids (charge_key) VALUES (?1)",
+                        params![charge_key],
+                    )?;
+                    transaction.commit()?;
+                    return Err(LedgerError::NothingToRefund { key });
+                }
             }
         }
         transaction.execute(
@@ -219,19 +250,16 @@ mod tests {
                 description: None,
                 extra: Default::default(),
             },
+            give_up_after_seconds: None,
         }
     }
 
     #[test]
-    fn each_key_is_recorded_once_and_refunds_need_a_charge() {
+    fn each_key_is_recorded_once() {
         let dir = tempfile::tempdir().unwrap();
         let ledger = Ledger::open(&dir.path().join("ledger.db")).unwrap();
         let line = request(1, 19.99);
         let record = |operation| ledger.record(&line.idempotency_key(operation), operation, &line);
-        assert!(matches!(
-            record(Operation::Refund),
-            Err(LedgerError::NothingToRefund { .. })
-        ));
         assert_eq!(record(Operation::Charge).unwrap(), Recorded::New);
         assert_eq!(
             record(Operation::Charge).unwrap(),
@@ -251,6 +279,24 @@ mod tests {
         // Another process sees the same books.
         let reopened = Ledger::open(&dir.path().join("ledger.db")).unwrap();
         assert_eq!(reopened.entries().unwrap(), entries);
+    }
+
+    #[test]
+    fn a_refund_before_its_charge_voids_the_charge() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::open(&dir.path().join("ledger.db")).unwrap();
+        let line = request(2, 5.0);
+        let record = |operation| ledger.record(&line.idempotency_key(operation), operation, &line);
+        assert!(matches!(
+            record(Operation::Refund),
+            Err(LedgerError::NothingToRefund { .. })
+        ));
+        // An attempt still under way when the invoice gave up arrives too late: refused.
+        assert!(matches!(
+            record(Operation::Charge),
+            Err(LedgerError::Voided { .. })
+        ));
+        assert!(ledger.movements().unwrap().is_empty());
     }
 
     #[test]

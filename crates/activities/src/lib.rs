@@ -7,16 +7,27 @@ pub mod ledger;
 
 use async_trait::async_trait;
 use ledger::{Ledger, LedgerError, Recorded};
-use std::{collections::HashSet, path::Path, sync::Arc, time::Duration};
+use std::{
+    collections::HashSet,
+    path::Path,
+    sync::Arc,
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
 use temporalio_macros::activities;
 use temporalio_sdk::{
     ApplicationFailure,
     activities::{ActivityContext, ActivityError},
 };
 use workflows::{
+    duration,
     invoice::format_cents,
-    payments::{Operation, PaymentRequest},
+    payments::{GAVE_UP_FAILURE, Operation, PaymentRequest},
 };
+
+/// How long one call to the gateway may take before the attempt counts it as unanswered:
+/// under the attempt's own timeout (30 s), so that the attempt can still say so, and count it
+/// against its retry limit, before Temporal times it out.
+const GATEWAY_CALL_LIMIT: Duration = Duration::from_secs(25);
 
 /// Where money actually moves. Implementations must treat `idempotency_key` as the identity of
 /// the operation: a second call with the same key succeeds without moving money again, and
@@ -210,6 +221,125 @@ impl PaymentGateway for SimulatedGateway {
     }
 }
 
+/// How long a payment that keeps failing has been tried: its attempts, and the backoff waits
+/// between them, but never the time an attempt waited for a worker to take it. So a gateway
+/// that answers on the first attempt after a day without workers is simply used, and one that
+/// fails is retried for the whole limit once workers are back.
+///
+/// What was spent travels from attempt to attempt as the activity's heartbeat details:
+/// recorded when an attempt fails, handed by Temporal to the next one. An attempt cut short by
+/// a crash records nothing, so a crash can only lengthen the retries, never end them early.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct TimeSpent {
+    /// Milliseconds spent trying before this attempt.
+    spent_ms: u64,
+    /// When the last failed attempt ended (milliseconds since the Unix epoch).
+    last_failed_at_ms: u64,
+}
+
+impl TimeSpent {
+    /// What had been spent when this attempt started: the attempts before it, and the
+    /// backoff from the last failure to when this attempt was ready to run (`scheduled`);
+    /// from then until a worker `started` it does not count.
+    fn before(self, scheduled: Option<SystemTime>) -> Duration {
+        let backoff = match (self.last_failed_at_ms, scheduled) {
+            (0, _) | (_, None) => Duration::ZERO,
+            (failed, Some(scheduled)) => {
+                Duration::from_millis(millis_since_epoch(scheduled).saturating_sub(failed))
+            }
+        };
+        Duration::from_millis(self.spent_ms) + backoff
+    }
+
+    /// What has been spent once an attempt that `started` fails `now`.
+    fn after_failure(
+        self,
+        scheduled: Option<SystemTime>,
+        started: SystemTime,
+        now: SystemTime,
+    ) -> Self {
+        let attempt = now.duration_since(started).unwrap_or_default();
+        let spent = self.before(scheduled) + attempt;
+        Self {
+            spent_ms: spent.as_millis().try_into().unwrap_or(u64::MAX),
+            last_failed_at_ms: millis_since_epoch(now),
+        }
+    }
+}
+
+fn millis_since_epoch(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.as_millis().try_into().unwrap_or(u64::MAX))
+}
+
+/// The retry limit of one payment attempt, and what was spent before it.
+struct RetryWindow {
+    spent: TimeSpent,
+    scheduled: Option<SystemTime>,
+    started: SystemTime,
+    limit: Option<Duration>,
+}
+
+impl RetryWindow {
+    fn open(ctx: &ActivityContext, request: &PaymentRequest) -> Self {
+        let info = ctx.info();
+        Self {
+            spent: ctx
+                .heartbeat_details()
+                .deserialize::<TimeSpent>()
+                .ok()
+                .flatten()
+                .unwrap_or_default(),
+            scheduled: info.current_attempt_scheduled_time,
+            started: info.started_time.unwrap_or_else(SystemTime::now),
+            limit: request.give_up_after_seconds.map(Duration::from_secs),
+        }
+    }
+
+    /// The activity's failure for what the gateway said: retried while the limit has not
+    /// been spent; past it, given up for good (the workflow then refunds the line, in case an
+    /// attempt took the money without its answer arriving).
+    async fn failure(&self, ctx: &ActivityContext, error: GatewayError) -> ActivityError {
+        if !matches!(error, GatewayError::Unavailable(_)) {
+            return error.into_activity_error();
+        }
+        let spent = self
+            .spent
+            .after_failure(self.scheduled, self.started, SystemTime::now());
+        // For the next attempt.
+        let _ = ctx.record_heartbeat(spent).await;
+        match self.limit {
+            Some(limit) if Duration::from_millis(spent.spent_ms) >= limit => {
+                ActivityError::application(
+                    ApplicationFailure::builder(format!(
+                        "gave up at the retry limit ({} of attempts, {} in all); last: {error}",
+                        duration::describe(limit),
+                        ctx.info().attempt
+                    ))
+                    .type_name(GAVE_UP_FAILURE.to_owned())
+                    .non_retryable(true)
+                    .build(),
+                )
+            }
+            _ => error.into_activity_error(),
+        }
+    }
+}
+
+/// A gateway call, bounded by [`GATEWAY_CALL_LIMIT`]: no answer in time is an outage.
+async fn bounded<T>(
+    call: impl Future<Output = Result<T, GatewayError>>,
+) -> Result<T, GatewayError> {
+    tokio::time::timeout(GATEWAY_CALL_LIMIT, call)
+        .await
+        .unwrap_or_else(|_| {
+            Err(GatewayError::Unavailable(format!(
+                "no answer within {}",
+                duration::describe(GATEWAY_CALL_LIMIT)
+            )))
+        })
+}
+
 /// Money the gateway moved, as the activity that asked for it reports it.
 #[derive(Clone, Copy, Debug)]
 pub struct MoneyMoved<'a> {
@@ -274,11 +404,11 @@ impl Payments {
         request: PaymentRequest,
     ) -> Result<String, ActivityError> {
         let key = request.idempotency_key(Operation::Charge);
-        let charge = self
-            .gateway
-            .charge(&key, &request)
-            .await
-            .map_err(GatewayError::into_activity_error)?;
+        let window = RetryWindow::open(&ctx, &request);
+        let charge = match bounded(self.gateway.charge(&key, &request)).await {
+            Ok(charge) => charge,
+            Err(error) => return Err(window.failure(&ctx, error).await),
+        };
         if charge == Charge::Charged {
             self.report(&ctx, Operation::Charge, &key, &request);
         }
@@ -293,11 +423,11 @@ impl Payments {
         request: PaymentRequest,
     ) -> Result<String, ActivityError> {
         let key = request.idempotency_key(Operation::Refund);
-        let refund = self
-            .gateway
-            .refund(&key, &request)
-            .await
-            .map_err(GatewayError::into_activity_error)?;
+        let window = RetryWindow::open(&ctx, &request);
+        let refund = match bounded(self.gateway.refund(&key, &request)).await {
+            Ok(refund) => refund,
+            Err(error) => return Err(window.failure(&ctx, error).await),
+        };
         Ok(match refund {
             Refund::Refunded => {
                 self.report(&ctx, Operation::Refund, &key, &request);
@@ -309,5 +439,27 @@ impl Payments {
                 request.line.item
             ),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_waiting_for_a_worker_is_never_spent() {
+        let at = |seconds: u64| UNIX_EPOCH + Duration::from_secs(1_800_000_000 + seconds);
+        // Attempt 1 runs 2 s and fails.
+        let first = TimeSpent::default().after_failure(Some(at(0)), at(0), at(2));
+        assert_eq!(first.spent_ms, 2_000);
+        // Its retry is ready 1 s later (backoff), but no worker takes it for a day.
+        let day = 86_400;
+        let second = first.after_failure(Some(at(3)), at(3 + day), at(3 + day + 1));
+        assert_eq!(
+            Duration::from_millis(second.spent_ms),
+            Duration::from_secs(2 + 1 + 1)
+        );
+        // The first attempt of all, with nothing recorded before it, counts only itself.
+        assert_eq!(TimeSpent::default().before(Some(at(5))), Duration::ZERO);
     }
 }

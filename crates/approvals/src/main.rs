@@ -19,12 +19,14 @@ use axum::{
     routing::get,
 };
 use clap::Parser;
-use invoices::{Decided, InvoiceOpError, Invoices, StartPolicy, view::InvoiceList};
+use invoices::{
+    Decided, Delivery, InvoiceOpError, Invoices, RefundsAnswer, StartPolicy, view::InvoiceList,
+};
 use pages::Banner;
 use serde::Deserialize;
 use std::{sync::Arc, time::SystemTime};
 use tokens::Tokens;
-use workflows::{Decision, DecisionRequest, InvoiceState, Signature};
+use workflows::{Decision, DecisionRequest, InvoiceState, Signature, refunds::SettlementRequest};
 
 /// The channel decisions taken here are recorded as coming through.
 const VIA: &str = "inbox";
@@ -88,6 +90,14 @@ fn router(app: Shared) -> Router {
         .route(
             "/invoices/{id}/decision",
             get(no_decision_by_get).post(decide),
+        )
+        .route(
+            "/invoices/{id}/refunds/retry",
+            get(no_decision_by_get).post(retry_refunds),
+        )
+        .route(
+            "/invoices/{id}/refunds/settle",
+            get(no_decision_by_get).post(settle_refund),
         )
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
@@ -199,28 +209,44 @@ async fn render_invoice(
             .into_response();
     }
     let no_worker = "No worker is running, so the invoice's status cannot be read right now. \
-         A decision made here is kept and applied when a worker returns, unless the invoice was \
-         decided before or its deadline has passed by then.";
-    let (open, problem) = match &view {
-        Ok(view) => (view.state == InvoiceState::AwaitingApproval, None),
-        Err(InvoiceOpError::NoWorker { .. }) => (true, Some(no_worker.to_owned())),
-        Err(error) => (false, Some(error.to_string())),
+         A decision made here is kept and applied when a worker returns, unless the invoice \
+         refuses it then (decided before, deadline passed, or separation of duties): this page \
+         says which once a worker has run it.";
+    // What the page offers: a decision while the invoice awaits one, the refund forms while
+    // refunds fail.
+    enum Offer {
+        Nothing,
+        Decision,
+        Refunds,
+    }
+    let (offer, problem) = match &view {
+        Ok(view) if view.state == InvoiceState::AwaitingApproval => (Offer::Decision, None),
+        Ok(view) if !view.failing_refunds.is_empty() => (Offer::Refunds, None),
+        Ok(_) => (Offer::Nothing, None),
+        Err(InvoiceOpError::NoWorker { .. }) => (Offer::Decision, Some(no_worker.to_owned())),
+        Err(error) => (Offer::Nothing, Some(error.to_string())),
     };
     let identity = identity(app, headers);
-    let form = match (open, &app.identity_header, identity) {
-        (false, _, _) => None,
-        // Behind a proxy that signs people in, but nobody is signed in: no form to offer.
-        (true, Some(_), None) => None,
-        (true, _, identity) => Some(pages::Form {
-            token: app.tokens.issue(id),
-            identity,
+    // Behind a proxy that signs people in, but nobody is signed in: no form to offer.
+    let signed_out = app.identity_header.is_some() && identity.is_none();
+    let form = || pages::Form {
+        token: app.tokens.issue(id),
+        identity: identity.clone(),
+    };
+    let actions = match offer {
+        _ if signed_out => None,
+        Offer::Nothing => None,
+        Offer::Decision => Some(pages::Actions::Decide(form())),
+        Offer::Refunds => Some(pages::Actions::Refunds {
+            retry: form(),
+            settle: form(),
         }),
     };
     let story = story.unwrap_or_default();
     let page = match (&view, &problem) {
-        (Ok(view), _) => pages::invoice(id, Ok(view), &story, form.as_ref(), banner.as_ref()),
+        (Ok(view), _) => pages::invoice(id, Ok(view), &story, actions.as_ref(), banner.as_ref()),
         (Err(_), Some(problem)) => {
-            pages::invoice(id, Err(problem), &story, form.as_ref(), banner.as_ref())
+            pages::invoice(id, Err(problem), &story, actions.as_ref(), banner.as_ref())
         }
         (Err(error), None) => pages::refusal("Error", &error.to_string(), None),
     };
@@ -286,18 +312,9 @@ async fn decide(
             );
         }
     };
-    let by = match (&app.identity_header, identity(&app, &headers)) {
-        (Some(_), Some(person)) => person,
-        (Some(header), None) => {
-            return refuse(
-                StatusCode::UNAUTHORIZED,
-                &format!("the sign-in proxy did not say who you are (no {header} header)."),
-            );
-        }
-        (None, _) => match form.by.as_deref().map(str::trim) {
-            Some(name) if !name.is_empty() => name.to_owned(),
-            _ => return refuse(StatusCode::BAD_REQUEST, "say who you are: your name."),
-        },
+    let by = match who(&app, &headers, form.by.as_deref()) {
+        Ok(by) => by,
+        Err((status, why)) => return refuse(status, &why),
     };
     let reason = form
         .reason
@@ -312,11 +329,16 @@ async fn decide(
         },
     };
     match app.invoices.decide(&id, request).await {
-        Ok(Decided { view, .. }) => {
-            let said = view.decision.as_ref().map_or_else(
-                || "The decision is recorded.".to_owned(),
-                |record| format!("{}.", record.sentence()),
-            );
+        Ok(Decided { view, how }) => {
+            let said = match (how, &view.decision) {
+                // Not taken yet: never "recorded" until the workflow has judged it.
+                (Delivery::Pending, _) => "No worker is running: the decision is kept, and \
+                     applied when a worker returns unless the invoice refuses it then; this \
+                     page says which once it is known."
+                    .to_owned(),
+                (_, Some(record)) => format!("{}.", record.sentence()),
+                (_, None) => "The decision was sent to the invoice.".to_owned(),
+            };
             let banner = Banner::Done(format!("{said} Status: {}", view.status));
             render_invoice(&app, &id, &headers, StatusCode::OK, Some(banner)).await
         }
@@ -333,6 +355,163 @@ async fn decide(
             render_invoice(&app, &id, &headers, status, Some(banner)).await
         }
     }
+}
+
+/// Who acts: the signed-in person when a proxy signs people in, else the name typed in the
+/// form. The error is the status and why, for the refusal page.
+fn who(
+    app: &App,
+    headers: &HeaderMap,
+    typed: Option<&str>,
+) -> Result<String, (StatusCode, String)> {
+    match (&app.identity_header, identity(app, headers)) {
+        (Some(_), Some(person)) => Ok(person),
+        (Some(header), None) => Err((
+            StatusCode::UNAUTHORIZED,
+            format!("the sign-in proxy did not say who you are (no {header} header)."),
+        )),
+        (None, _) => match typed.map(str::trim) {
+            Some(name) if !name.is_empty() => Ok(name.to_owned()),
+            _ => Err((
+                StatusCode::BAD_REQUEST,
+                "say who you are: your name.".to_owned(),
+            )),
+        },
+    }
+}
+
+/// What the refund forms post.
+#[derive(Deserialize)]
+struct RefundsForm {
+    token: Option<String>,
+    line: Option<String>,
+    by: Option<String>,
+    reason: Option<String>,
+}
+
+/// "Retry the refunds now".
+async fn retry_refunds(
+    State(app): State<Shared>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<RefundsForm>,
+) -> Response {
+    if let Some(refused) = spent_token(&app, &id, form.token.as_deref()) {
+        return refused;
+    }
+    let answer = app.invoices.retry_refunds(&id).await;
+    refunds_answer(&app, &id, &headers, answer, "Retried").await
+}
+
+/// "Settle by hand": a line whose refund keeps failing, with who and how.
+async fn settle_refund(
+    State(app): State<Shared>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<RefundsForm>,
+) -> Response {
+    if let Some(refused) = spent_token(&app, &id, form.token.as_deref()) {
+        return refused;
+    }
+    let back = format!("/invoices/{id}");
+    let refuse = |status: StatusCode, why: &str| {
+        let why = format!("Nothing was settled: {why}");
+        (
+            status,
+            Html(pages::refusal("Nothing was settled", &why, Some(&back))),
+        )
+            .into_response()
+    };
+    let Some(line_number) = form
+        .line
+        .as_deref()
+        .and_then(|line| line.trim().parse().ok())
+    else {
+        return refuse(StatusCode::BAD_REQUEST, "choose the line you settled.");
+    };
+    let by = match who(&app, &headers, form.by.as_deref()) {
+        Ok(by) => by,
+        Err((status, why)) => return refuse(status, &why),
+    };
+    let request = SettlementRequest {
+        line_number,
+        by,
+        reason: form.reason.unwrap_or_default().trim().to_owned(),
+        via: VIA.to_owned(),
+    };
+    let answer = app.invoices.settle_refund(&id, request).await;
+    refunds_answer(&app, &id, &headers, answer, "Settled").await
+}
+
+/// Takes the token of a form of `invoice_id`'s page, once; answers the refusal page when it
+/// is not valid.
+fn spent_token(app: &App, invoice_id: &str, token: Option<&str>) -> Option<Response> {
+    if app.tokens.redeem(token.unwrap_or_default(), invoice_id) {
+        return None;
+    }
+    let why = "Nothing was done: this form is not valid here (it was used already, it expired, \
+               or it did not come from this inbox's page for this invoice). Open the invoice \
+               again.";
+    let back = format!("/invoices/{invoice_id}");
+    Some(
+        (
+            StatusCode::FORBIDDEN,
+            Html(pages::refusal("Nothing was done", why, Some(&back))),
+        )
+            .into_response(),
+    )
+}
+
+/// The invoice page again, with what became of a request about its refunds.
+async fn refunds_answer(
+    app: &App,
+    id: &str,
+    headers: &HeaderMap,
+    answer: Result<RefundsAnswer, InvoiceOpError>,
+    done: &str,
+) -> Response {
+    let (status, banner) = match answer {
+        Ok(RefundsAnswer::Done(outcome)) if outcome.failing_refunds.is_empty() => (
+            StatusCode::OK,
+            Banner::Done(format!(
+                "{done}: no refund is failing any more. Status: {}",
+                outcome.status
+            )),
+        ),
+        Ok(RefundsAnswer::Done(outcome)) => {
+            let failing: Vec<String> =
+                outcome.failing_refunds.iter().map(|f| f.sentence()).collect();
+            (
+                StatusCode::OK,
+                Banner::Refused(format!(
+                    "{done}, but {} refund(s) still fail: {}. Status: {}",
+                    failing.len(),
+                    failing.join("; "),
+                    outcome.status
+                )),
+            )
+        }
+        Ok(RefundsAnswer::UnderWay) => (
+            StatusCode::ACCEPTED,
+            Banner::Done(
+                "Under way: a refund is being retried; this page shows the outcome once it is known."
+                    .to_owned(),
+            ),
+        ),
+        Ok(RefundsAnswer::Kept) => (
+            StatusCode::ACCEPTED,
+            Banner::Done(
+                "No worker is running: the request is kept, and applied when a worker returns \
+                 unless the invoice refuses it then."
+                    .to_owned(),
+            ),
+        ),
+        Err(error) => (
+            StatusCode::CONFLICT,
+            Banner::Refused(format!("Nothing was done: {error}")),
+        ),
+    };
+    render_invoice(app, id, headers, status, Some(banner)).await
 }
 
 async fn no_decision_by_get(Path(id): Path<String>) -> Response {

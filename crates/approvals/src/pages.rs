@@ -5,12 +5,20 @@ use invoices::view::{InvoiceList, InvoiceListEntry, InvoiceView};
 use std::time::SystemTime;
 use workflows::{Decision, InvoiceState, invoice::format_amount};
 
-/// The decision form of one invoice.
+/// A form of one invoice's page.
 pub struct Form {
     /// The single-use token the POST must carry.
     pub token: String,
-    /// Who decides, when an authenticating proxy says so; otherwise the form asks.
+    /// Who acts, when an authenticating proxy says so; otherwise the form asks.
     pub identity: Option<String>,
+}
+
+/// What a person can do on an invoice's page now.
+pub enum Actions {
+    /// It awaits a decision: approve or reject.
+    Decide(Form),
+    /// Refunds keep failing: retry them now, or settle a line by hand.
+    Refunds { retry: Form, settle: Form },
 }
 
 /// A sentence at the top of a page: what just happened, or why nothing did.
@@ -33,7 +41,7 @@ th{background:#f0f2f5;font-weight:600}
 td.money,th.money{text-align:right;font-variant-numeric:tabular-nums}
 .state{display:inline-block;padding:2px 8px;border-radius:10px;font-size:12px;font-weight:600;background:#e8ebf0}
 .awaiting_approval{background:#fff3cd;color:#7a5a00}.approved{background:#d8f3dc;color:#1b5e20}
-.rejected,.timed_out{background:#e9ecef;color:#495057}.failed,.needs_attention{background:#fde2e1;color:#a4161a}
+.rejected,.timed_out,.cancelled{background:#e9ecef;color:#495057}.failed,.needs_attention{background:#fde2e1;color:#a4161a}
 .banner{padding:12px 16px;border-radius:6px;margin:0 0 18px;font-size:15px}
 .done{background:#d8f3dc;border:1px solid #95d5b2}.refused{background:#fde2e1;border:1px solid #f5a3a0}
 .note{background:#fff3cd;border:1px solid #ffe08a}
@@ -42,6 +50,9 @@ label{display:block;font-size:13px;font-weight:600;margin:10px 0 4px}
 input[type=text],textarea{width:100%;box-sizing:border-box;padding:8px;border:1px solid #c5cbd6;border-radius:4px;font:inherit}
 button{margin:14px 10px 0 0;padding:9px 18px;border:0;border-radius:4px;font:inherit;font-weight:600;cursor:pointer}
 button.approve{background:#2d6a4f;color:#fff}button.reject{background:#a4161a;color:#fff}
+button.retry{background:#1d3557;color:#fff}button.settle{background:#6c757d;color:#fff}
+select{padding:8px;border:1px solid #c5cbd6;border-radius:4px;font:inherit}
+ul.records{background:#fff;border:1px solid #dde1e8;border-radius:6px;padding:10px 10px 10px 30px;font-size:14px}
 ol.story{background:#fff;border:1px solid #dde1e8;border-radius:6px;padding:12px 12px 12px 36px;font-size:13px}
 ol.story li{margin:3px 0}.muted{color:#6b7385;font-size:13px}
 ";
@@ -114,7 +125,7 @@ pub fn invoice(
     invoice_id: &str,
     view: Result<&InvoiceView, &str>,
     story: &[String],
-    form: Option<&Form>,
+    actions: Option<&Actions>,
     banner: Option<&Banner>,
 ) -> String {
     let mut body = String::new();
@@ -137,8 +148,12 @@ pub fn invoice(
             escape(problem)
         )),
     }
-    if let Some(form) = form {
-        body.push_str(&decision_form(invoice_id, form));
+    match (actions, view) {
+        (Some(Actions::Decide(form)), _) => body.push_str(&decision_form(invoice_id, form)),
+        (Some(Actions::Refunds { retry, settle }), Ok(view)) => {
+            body.push_str(&refund_forms(invoice_id, view, retry, settle));
+        }
+        _ => {}
     }
     if !story.is_empty() {
         body.push_str("<h2>History</h2><ol class=\"story\">");
@@ -204,19 +219,118 @@ fn details(view: &InvoiceView) -> String {
             escape(&decision.sentence())
         ));
     }
+    if let Some(cancellation) = &view.cancellation {
+        html.push_str(&format!(
+            "<p id=\"cancellation\"><strong>{}</strong></p>",
+            escape(&cancellation.sentence())
+        ));
+    }
+    records(
+        &mut html,
+        "refused",
+        "Decisions refused after they were sent",
+        view.refused_decisions
+            .iter()
+            .map(|refused| refused.sentence()),
+    );
+    if !view.failing_refunds.is_empty() {
+        let next = view
+            .next_refund_retry
+            .as_deref()
+            .map(|at| format!(" They are retried on their own at {}.", escape(at)))
+            .unwrap_or_default();
+        html.push_str(&format!(
+            "<div class=\"banner refused\" id=\"attention\">These refunds failed, and the \
+             money is still charged.{next}</div>"
+        ));
+        records(
+            &mut html,
+            "failing",
+            "Refunds failing",
+            view.failing_refunds
+                .iter()
+                .map(|failing| failing.sentence()),
+        );
+    }
+    records(
+        &mut html,
+        "settled",
+        "Settled by hand",
+        view.settled_by_hand
+            .iter()
+            .map(|settled| settled.sentence()),
+    );
     html
 }
 
-fn decision_form(invoice_id: &str, form: &Form) -> String {
-    let who = match &form.identity {
+/// A titled list of records (refusals, failing refunds, settlements), if there are any.
+fn records(html: &mut String, id: &str, title: &str, lines: impl Iterator<Item = String>) {
+    let items: Vec<String> = lines
+        .map(|line| format!("<li>{}</li>", escape(&line)))
+        .collect();
+    if !items.is_empty() {
+        html.push_str(&format!(
+            "<h2>{title}</h2><ul class=\"records\" id=\"{id}\">{}</ul>",
+            items.concat()
+        ));
+    }
+}
+
+/// Retry the failing refunds now, or settle one line by hand with a reason.
+fn refund_forms(invoice_id: &str, view: &InvoiceView, retry: &Form, settle: &Form) -> String {
+    let options: String = view
+        .failing_refunds
+        .iter()
+        .map(|failing| {
+            format!(
+                "<option value=\"{}\">{}</option>",
+                failing.line_number,
+                escape(&format!(
+                    "line {}: {} {}",
+                    failing.line_number, failing.item, failing.amount
+                ))
+            )
+        })
+        .collect();
+    format!(
+        "<form method=\"post\" action=\"/invoices/{id}/refunds/retry\">\
+         <input type=\"hidden\" name=\"token\" value=\"{retry_token}\">\
+         <p class=\"muted\">Once the gateway takes refunds again, retry them now rather than \
+         wait for the next automatic retry.</p>\
+         <button class=\"retry\" type=\"submit\" id=\"retry\">Retry the refunds now</button>\
+         </form>\
+         <form method=\"post\" action=\"/invoices/{id}/refunds/settle\">\
+         <input type=\"hidden\" name=\"token\" value=\"{settle_token}\">\
+         <p class=\"muted\">Paid back another way (a bank transfer, a credit note)? Settle the \
+         line by hand: it is not refunded again, and who, when and why are recorded.</p>\
+         <label for=\"line\">Line</label><select id=\"line\" name=\"line\">{options}</select>\
+         {who}\
+         <label for=\"settle-reason\">How it was settled (required)</label>\
+         <textarea id=\"settle-reason\" name=\"reason\" rows=\"2\" maxlength=\"2000\" required></textarea>\
+         <button class=\"settle\" type=\"submit\" id=\"settle\">Settle by hand</button>\
+         </form>",
+        id = escape(invoice_id),
+        retry_token = escape(&retry.token),
+        settle_token = escape(&settle.token),
+        who = who_field(settle, "settle"),
+    )
+}
+
+/// Who acts: from the sign-in when a proxy says so, otherwise asked.
+fn who_field(form: &Form, verb: &str) -> String {
+    match &form.identity {
         Some(identity) => format!(
-            "<p class=\"muted\">You decide as <strong>{}</strong> (from your sign-in).</p>",
+            "<p class=\"muted\">You {verb} as <strong>{}</strong> (from your sign-in).</p>",
             escape(identity)
         ),
         None => "<label for=\"by\">Your name</label>\
                  <input type=\"text\" id=\"by\" name=\"by\" required maxlength=\"200\">"
             .to_owned(),
-    };
+    }
+}
+
+fn decision_form(invoice_id: &str, form: &Form) -> String {
+    let who = who_field(form, "decide");
     format!(
         "<form method=\"post\" action=\"/invoices/{id}/decision\">\
          <input type=\"hidden\" name=\"token\" value=\"{token}\">{who}\

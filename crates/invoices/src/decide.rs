@@ -20,8 +20,8 @@ use temporalio_client::{
 };
 use temporalio_common::protos::temporal::api::common::v1::{Header, Payload};
 use workflows::{
-    Decision, DecisionOutcome, DecisionRequest, InvoiceState, InvoiceStatus, InvoiceWorkflow,
-    decision::Refusal, names::DECISION_HEADER,
+    Decision, DecisionOutcome, DecisionRequest, InvoiceWorkflow, decision::Refusal,
+    names::DECISION_HEADER,
 };
 
 /// How long a worker has to accept the Update before the decision goes by signal instead.
@@ -102,10 +102,10 @@ impl Invoices {
             Delivery::Signalled | Delivery::Accepted => {
                 match self.observe(&handle, invoice_id).await {
                     Ok(observed) => observed,
-                    Err(_) => published(&facts),
+                    Err(_) => Observed::published(&facts),
                 }
             }
-            _ => published(&facts),
+            _ => Observed::published(&facts),
         };
         Ok(Decided {
             view: facts.view(invoice_id, observed),
@@ -255,26 +255,6 @@ fn acted_view(invoice_id: &str, outcome: DecisionOutcome) -> InvoiceView {
     view.approval_deadline = outcome.approval_deadline;
     view.started_at = outcome.started_at;
     view
-}
-
-/// What the invoice last published (its state and any decision), when the workflow itself
-/// cannot be asked: no worker is running.
-fn published(facts: &Facts) -> Observed {
-    let status = match facts.published {
-        Some(InvoiceState::Processing) => InvoiceStatus::ProcessingPayments,
-        Some(InvoiceState::Approved) => InvoiceStatus::Approved,
-        Some(InvoiceState::Rejected) => InvoiceStatus::RefundingRejected,
-        Some(InvoiceState::TimedOut) => InvoiceStatus::RefundingTimedOut,
-        Some(InvoiceState::Failed) => InvoiceStatus::RefundingFailedPayment,
-        Some(InvoiceState::NeedsAttention) => InvoiceStatus::NeedsAttention,
-        Some(InvoiceState::AwaitingApproval) | None => InvoiceStatus::AwaitingApproval,
-    };
-    Observed {
-        status: status.text().to_owned(),
-        decision: None,
-        result: None,
-        finished: false,
-    }
 }
 
 /// Whether an Update failure says the workflow has no `decide` handler, in the exact words of

@@ -7,6 +7,7 @@
 //! - `status`: read where an invoice stands;
 //! - `decide`: take a human decision through the workflow's `decide` Update;
 //! - `list`: page through invoices by state;
+//! - `refunds`: retry refunds that keep failing, or settle a line by hand;
 //! - [`history`]: the pure translation of Temporal's records (history, description,
 //!   visibility) into our views;
 //! - [`view`]: those views.
@@ -17,6 +18,7 @@
 mod decide;
 pub mod history;
 mod list;
+mod refunds;
 mod start;
 mod status;
 mod temporal;
@@ -24,6 +26,8 @@ pub mod view;
 
 pub use decide::{Decided, Delivery};
 pub use list::MAX_PAGE_SIZE;
+pub use refunds::RefundsAnswer;
+pub use start::Started;
 pub use status::Milestone;
 
 use connection::{ConnectError, Settings};
@@ -57,10 +61,21 @@ pub enum InvoiceOpError {
     )]
     DuplicateId(String),
     #[error(
+        "Invoice {id} already finished: {status}, at {closed_at}. Nothing new was started: invoice ids cannot be reused, so choose a new id for a new invoice, or use get_invoice_status to see this one."
+    )]
+    AlreadyFinished {
+        id: String,
+        status: String,
+        closed_at: String,
+    },
+    #[error(
         "Invoice id {id} is already in use by a different invoice (workflow {workflow_id}): {differences}. Invoice ids cannot be reused: choose a new id, or resubmit the invoice exactly as it was to get the one already started.",
         workflow_id = names::workflow_id(.id)
     )]
     DuplicateContent { id: String, differences: String },
+    /// The workflow refused a request about its refunds; its words say why.
+    #[error("Invoice {id}: {reason}.")]
+    Refused { id: String, reason: String },
     /// The workflow refused the decision; its words say why.
     #[error("Invoice {id}: {reason}.")]
     DecisionRefused { id: String, reason: String },
@@ -100,8 +115,11 @@ type OpResult<T> = Result<T, InvoiceOpError>;
 pub struct StartPolicy {
     /// How long the invoice waits for a decision.
     pub approval_timeout: Duration,
-    /// How long a failing charge or refund is retried.
+    /// How long a failing charge or refund is retried, from its first attempt a worker
+    /// started.
     pub payment_retry_limit: Duration,
+    /// The longest wait between two rounds of retries of refunds that keep failing.
+    pub refund_retry_cap: Duration,
     /// Who submits it (the person behind the agent).
     pub submitted_by: Option<String>,
     /// Whether the submitter is barred from approving it.
@@ -112,7 +130,8 @@ impl Default for StartPolicy {
     fn default() -> Self {
         Self {
             approval_timeout: workflows::duration::DEFAULT_APPROVAL_TIMEOUT,
-            payment_retry_limit: Duration::from_secs(60 * 60),
+            payment_retry_limit: workflows::duration::DEFAULT_PAYMENT_RETRY_LIMIT,
+            refund_retry_cap: workflows::duration::DEFAULT_REFUND_RETRY_CAP,
             submitted_by: None,
             separation_of_duties: false,
         }

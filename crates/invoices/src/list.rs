@@ -7,7 +7,10 @@ use super::{
 };
 use crate::view::{InvoiceList, InvoiceListEntry};
 use temporalio_client::{NamespacedClient, tonic};
-use temporalio_common::protos::temporal::api::workflowservice::v1::ListWorkflowExecutionsRequest;
+use temporalio_common::protos::temporal::api::{
+    enums::v1::WorkflowExecutionStatus as ExecutionStatus,
+    workflowservice::v1::ListWorkflowExecutionsRequest,
+};
 use workflows::{
     InvoiceState,
     names::{self, DECIDED_BY_ATTRIBUTE, STATE_ATTRIBUTE, WORKFLOW_TYPE},
@@ -30,14 +33,7 @@ impl Invoices {
             Some(cursor) => decode_cursor(cursor)
                 .ok_or_else(|| InvoiceOpError::InvalidCursor(cursor.to_owned()))?,
         };
-        let mut query = format!("WorkflowType = '{WORKFLOW_TYPE}'");
-        if let Some(state) = state {
-            query.push_str(&format!(
-                " AND {} = '{}'",
-                STATE_ATTRIBUTE.name(),
-                state.as_str()
-            ));
-        }
+        let query = visibility_query(state);
         let client = self.client().await?;
         let request = ListWorkflowExecutionsRequest {
             namespace: client.namespace(),
@@ -67,11 +63,12 @@ impl Invoices {
                 let invoice_id = names::invoice_id(workflow_id)?;
                 let contents = memo_contents(info.memo.as_ref());
                 let attributes = info.search_attributes.as_ref();
+                let published = attribute(attributes, STATE_ATTRIBUTE.name())
+                    .and_then(|text| InvoiceState::parse(&text));
                 Some(InvoiceListEntry {
                     invoice_id: invoice_id.to_owned(),
                     workflow_id: workflow_id.clone(),
-                    state: attribute(attributes, STATE_ATTRIBUTE.name())
-                        .and_then(|text| InvoiceState::parse(&text)),
+                    state: listed_state(published, info.status()),
                     line_count: contents.as_ref().map(|c| c.lines.len()),
                     total: contents
                         .as_ref()
@@ -89,6 +86,45 @@ impl Invoices {
             next_cursor: (!page.next_page_token.is_empty())
                 .then(|| encode_cursor(&page.next_page_token)),
         })
+    }
+}
+
+/// The visibility query for invoices in `state` (or every state). An invoice is in a state
+/// it waits in (processing, awaiting approval, needs attention) only while its workflow runs:
+/// one terminated or cancelled there (before cancellations refunded) is not. One cancelled by
+/// Temporal's hand is listed as cancelled, and one terminated or timed out as failed, whatever
+/// it last published.
+fn visibility_query(state: Option<InvoiceState>) -> String {
+    let invoices = format!("WorkflowType = '{WORKFLOW_TYPE}'");
+    let Some(state) = state else {
+        return invoices;
+    };
+    let published = format!("{} = '{}'", STATE_ATTRIBUTE.name(), state.as_str());
+    match state {
+        ongoing if ongoing.is_ongoing() => {
+            format!("{invoices} AND {published} AND ExecutionStatus = 'Running'")
+        }
+        InvoiceState::Cancelled => {
+            format!("{invoices} AND ({published} OR ExecutionStatus = 'Canceled')")
+        }
+        InvoiceState::Failed => format!(
+            "{invoices} AND ({published} OR ExecutionStatus = 'Terminated' OR ExecutionStatus = 'TimedOut')"
+        ),
+        _ => format!("{invoices} AND {published}"),
+    }
+}
+
+/// Where a listed invoice stands: what it last published, unless its workflow ended in a state
+/// it can only wait in (the query above says how).
+fn listed_state(published: Option<InvoiceState>, status: ExecutionStatus) -> Option<InvoiceState> {
+    let ongoing = published.is_none_or(InvoiceState::is_ongoing);
+    match status {
+        ExecutionStatus::Running | ExecutionStatus::Unspecified => published,
+        ExecutionStatus::Canceled if ongoing => Some(InvoiceState::Cancelled),
+        ExecutionStatus::Terminated | ExecutionStatus::TimedOut if ongoing => {
+            Some(InvoiceState::Failed)
+        }
+        _ => published,
     }
 }
 
@@ -110,6 +146,36 @@ fn decode_cursor(cursor: &str) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn waiting_states_list_only_running_invoices() {
+        let query = visibility_query(Some(InvoiceState::AwaitingApproval));
+        assert!(
+            query.ends_with(
+                "AND InvoiceState = 'awaiting_approval' AND ExecutionStatus = 'Running'"
+            ),
+            "{query}"
+        );
+        assert!(!visibility_query(Some(InvoiceState::Approved)).contains("ExecutionStatus"));
+        assert_eq!(
+            listed_state(
+                Some(InvoiceState::AwaitingApproval),
+                ExecutionStatus::Canceled
+            ),
+            Some(InvoiceState::Cancelled)
+        );
+        assert_eq!(
+            listed_state(
+                Some(InvoiceState::AwaitingApproval),
+                ExecutionStatus::Terminated
+            ),
+            Some(InvoiceState::Failed)
+        );
+        assert_eq!(
+            listed_state(Some(InvoiceState::Rejected), ExecutionStatus::Completed),
+            Some(InvoiceState::Rejected)
+        );
+    }
 
     #[test]
     fn cursors_round_trip_and_garbage_is_refused() {

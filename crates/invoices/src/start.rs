@@ -1,9 +1,11 @@
 //! Starting an invoice: check it, then start its workflow under `invoice-<id>`.
 
 use super::{
-    InvoiceOpError, Invoices, OpResult, history,
+    InvoiceOpError, Invoices, OpResult,
+    history::{self, Observed},
     temporal::{CALL_LIMIT, bounded, refused},
 };
+use crate::view::InvoiceView;
 use temporalio_client::{WorkflowIdReusePolicy, WorkflowStartOptions, errors::WorkflowStartError};
 use temporalio_common::{MemoValues, search_attributes::SearchAttributes};
 use workflows::{
@@ -11,13 +13,25 @@ use workflows::{
     names::{self, INVOICE_MEMO, STATE_ATTRIBUTE, TASK_QUEUE},
 };
 
+/// What starting an invoice did.
+pub enum Started {
+    /// Its workflow started now: the invoice as started.
+    New(Invoice),
+    /// The same invoice was started before (a retried call) and still runs: where it stands.
+    /// Nothing new started.
+    Running(Box<InvoiceView>),
+}
+
 impl Invoices {
-    /// Checks the invoice and starts its workflow; answers the invoice as started.
-    pub async fn start(&self, invoice_data: &serde_json::Value) -> OpResult<Invoice> {
+    /// Checks the invoice and starts its workflow. The same invoice submitted again answers
+    /// where it stands while it runs, and that it has finished once it has; a different one
+    /// under the same id is refused.
+    pub async fn start(&self, invoice_data: &serde_json::Value) -> OpResult<Started> {
         let invoice = Invoice::from_json(invoice_data)
             .map_err(InvoiceOpError::InvalidInvoice)?
             .with_approval_timeout(self.policy.approval_timeout)
-            .with_payment_retry_limit(self.policy.payment_retry_limit);
+            .with_payment_retry_limit(self.policy.payment_retry_limit)
+            .with_refund_retry_cap(self.policy.refund_retry_cap);
         let invoice = match &self.policy.submitted_by {
             Some(person) => invoice.submitted_by(person, self.policy.separation_of_duties),
             None => invoice,
@@ -44,21 +58,45 @@ impl Invoices {
         )
         .await?;
         match started {
-            Ok(_) => Ok(invoice),
-            // A retry of a start that timed out on our side but went through: the same
-            // invoice is the same invoice, and it has started.
+            Ok(_) => Ok(Started::New(invoice)),
+            // A retry of a start that timed out on our side but went through, or the same
+            // invoice sent again: say truthfully where it stands.
             Err(WorkflowStartError::AlreadyStarted { .. }) => {
                 let existing = self.submitted(&invoice.id).await?;
                 match existing.map(|existing| existing.differences(&invoice)) {
-                    Some(differences) if differences.is_empty() => Ok(invoice),
-                    Some(differences) => Err(InvoiceOpError::DuplicateContent {
+                    Some(differences) if differences.is_empty() => {}
+                    Some(differences) => {
+                        return Err(InvoiceOpError::DuplicateContent {
+                            id: invoice.id,
+                            differences: differences.join("; "),
+                        });
+                    }
+                    None => return Err(InvoiceOpError::DuplicateId(invoice.id)),
+                }
+                let view = self.where_it_stands(&invoice.id).await?;
+                match &view.closed_at {
+                    Some(closed_at) => Err(InvoiceOpError::AlreadyFinished {
                         id: invoice.id,
-                        differences: differences.join("; "),
+                        status: view.status.clone(),
+                        closed_at: closed_at.clone(),
                     }),
-                    None => Err(InvoiceOpError::DuplicateId(invoice.id)),
+                    None => Ok(Started::Running(Box::new(view))),
                 }
             }
             Err(error) => Err(refused("start the invoice", error)),
+        }
+    }
+
+    /// The invoice as it stands; while no worker answers, as it last published.
+    async fn where_it_stands(&self, invoice_id: &str) -> OpResult<InvoiceView> {
+        match self.details(invoice_id).await {
+            Err(InvoiceOpError::NoWorker { .. }) => {
+                let handle = self.handle(invoice_id).await?;
+                let facts = self.facts(&handle, invoice_id).await?;
+                let observed = Observed::published(&facts);
+                Ok(facts.view(invoice_id, observed))
+            }
+            other => other,
         }
     }
 

@@ -3,17 +3,18 @@
 
 use super::{
     InvoiceOpError, Invoices, OpResult,
-    history::{Observed, closed_label, status_of_result},
+    history::{self, Observed, closed_label, payload_json},
     temporal::{CALL_LIMIT, bounded, refused},
 };
 use crate::view::InvoiceView;
 use std::time::Duration;
 use temporalio_client::{
-    Client, QueryRejectCondition, WorkflowExecutionStatus, WorkflowGetResultOptions,
-    WorkflowHandle, WorkflowQueryOptions,
+    Client, QueryRejectCondition, UntypedWorkflow, WorkflowExecutionStatus,
+    WorkflowGetResultOptions, WorkflowHandle, WorkflowQueryOptions,
     errors::{WorkflowGetResultError, WorkflowQueryError},
 };
-use workflows::{InvoiceWorkflow, decision::InvoiceSnapshot};
+use temporalio_common::protos::temporal::api::common::v1::Payloads;
+use workflows::{InvoiceOutcome, InvoiceWorkflow};
 
 pub(super) use super::history::Facts;
 
@@ -40,21 +41,46 @@ impl Invoices {
     /// its lines, deadline and dates from Temporal's record of it. Both are asked at once.
     pub async fn details(&self, invoice_id: &str) -> OpResult<InvoiceView> {
         let handle = self.handle(invoice_id).await?;
+        let mut view = self.view(&handle, invoice_id).await?;
+        // Who asked to cancel is in the history only (the workflow never sees it).
+        if view.cancellation.as_ref().is_some_and(|c| c.by.is_none())
+            || (view.cancellation.is_none()
+                && view.status == closed_label(WorkflowExecutionStatus::Canceled))
+        {
+            let events = self.history(&handle, invoice_id).await?;
+            if let Some(requested) = history::cancellation_request(&events) {
+                let recorded = view.cancellation.take().unwrap_or_default();
+                view.cancellation = Some(workflows::outcome::CancellationRecord {
+                    reason: recorded.reason.or(requested.reason),
+                    at: recorded.at.or(requested.at),
+                    by: requested.by,
+                });
+            }
+        }
+        Ok(view)
+    }
+
+    /// The invoice as its workflow and Temporal's record of it say.
+    async fn view(
+        &self,
+        handle: &WorkflowHandle<Client, InvoiceWorkflow>,
+        invoice_id: &str,
+    ) -> OpResult<InvoiceView> {
         let (observed, facts) = match self.settled_facts(invoice_id) {
             // Once an invoice awaits approval, all but its status is settled: one query.
             Some(facts) => {
-                let observed = self.observe(&handle, invoice_id).await?;
+                let observed = self.observe(handle, invoice_id).await?;
                 if !observed.finished {
                     return Ok(facts.view(invoice_id, observed));
                 }
                 // It has finished since: its close time is news, and it is settled no more.
                 self.forget(invoice_id);
-                (observed, self.facts(&handle, invoice_id).await?)
+                (observed, self.facts(handle, invoice_id).await?)
             }
             None => {
                 let (observed, facts) = tokio::join!(
-                    self.observe(&handle, invoice_id),
-                    self.facts(&handle, invoice_id)
+                    self.observe(handle, invoice_id),
+                    self.facts(handle, invoice_id)
                 );
                 (observed?, facts?)
             }
@@ -137,22 +163,12 @@ impl Invoices {
                 let query = handle.query(InvoiceWorkflow::get_status, (), options());
                 tokio::time::timeout(QUERY_LIMIT, query)
                     .await
-                    .map(|answer| {
-                        answer.map(|status| InvoiceSnapshot {
-                            status,
-                            decision: None,
-                        })
-                    })
+                    .map(|answer| answer.map(Observed::status_only))
             }
-            other => other,
+            other => other.map(|answer| answer.map(Observed::running)),
         };
         match snapshot {
-            Ok(Ok(snapshot)) => Ok(Observed {
-                status: snapshot.status,
-                decision: snapshot.decision,
-                result: None,
-                finished: false,
-            }),
+            Ok(Ok(observed)) => Ok(observed),
             Ok(Err(WorkflowQueryError::Rejected { status })) => {
                 let status = status.unwrap_or(WorkflowExecutionStatus::Unknown);
                 self.final_status(handle, status).await
@@ -176,34 +192,56 @@ impl Invoices {
         }
     }
 
-    /// The status of a finished invoice, read from its outcome.
+    /// The status of a finished invoice, read from its outcome: the result of a completed
+    /// one, the details of a cancelled one, the reason of a failed one; the rest a label.
     async fn final_status(
         &self,
         handle: &WorkflowHandle<Client, InvoiceWorkflow>,
         status: WorkflowExecutionStatus,
     ) -> OpResult<Observed> {
-        let finished = |status: String, result: Option<String>| Observed {
-            status,
-            decision: None,
-            result,
-            finished: true,
-        };
-        // A completed invoice has its result, a failed one its reason; the rest a label.
+        let label = || Observed::closed(closed_label(status).to_owned(), None);
         if !matches!(
             status,
-            WorkflowExecutionStatus::Completed | WorkflowExecutionStatus::Failed
+            WorkflowExecutionStatus::Completed
+                | WorkflowExecutionStatus::Failed
+                | WorkflowExecutionStatus::Canceled
         ) {
-            return Ok(finished(closed_label(status).to_owned(), None));
+            return Ok(label());
         }
+        // Untyped: a result is our outcome, or the text the tutorial's workflow (and ours,
+        // before outcomes were typed) returns.
+        let client = self.client().await?;
+        let untyped =
+            client.get_workflow_handle::<UntypedWorkflow>(handle.info().workflow_id.clone());
         let result = bounded(
             CALL_LIMIT,
             "read the invoice outcome",
-            handle.get_result(WorkflowGetResultOptions::default()),
+            untyped.get_result(WorkflowGetResultOptions::default()),
         )
         .await?;
+        let outcome = |payloads: Payloads| {
+            let value = payload_json(Some(&payloads));
+            match value.clone().and_then(InvoiceOutcome::of_result) {
+                Some(outcome) => Observed::ended(outcome),
+                None => {
+                    let text = value
+                        .and_then(|value| value.as_str().map(str::to_owned))
+                        .unwrap_or_default();
+                    Observed::closed(text.clone(), Some(text))
+                }
+            }
+        };
         match result {
-            Ok(result) => Ok(finished(status_of_result(result.clone()), Some(result))),
-            Err(WorkflowGetResultError::Failed(failure)) => Ok(finished(
+            Ok(raw) => Ok(outcome(Payloads {
+                payloads: raw.payloads,
+            })),
+            Err(WorkflowGetResultError::Cancelled { details }) if !details.raw().is_empty() => {
+                Ok(outcome(Payloads {
+                    payloads: details.raw().to_vec(),
+                }))
+            }
+            Err(WorkflowGetResultError::Cancelled { .. }) => Ok(label()),
+            Err(WorkflowGetResultError::Failed(failure)) => Ok(Observed::closed(
                 format!("Failed: {}", failure.failure().message),
                 None,
             )),

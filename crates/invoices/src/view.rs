@@ -4,7 +4,11 @@
 use schemars::JsonSchema;
 use serde::Serialize;
 use workflows::{
-    Invoice, InvoiceLine, InvoiceState, decision::DecisionRecord, invoice::format_amount,
+    Invoice, InvoiceLine, InvoiceState,
+    decision::{DecisionRecord, RefusedDecision},
+    invoice::format_amount,
+    outcome::CancellationRecord,
+    refunds::{FailingRefund, Settlement},
 };
 
 /// An invoice as it stands: what every invoice tool answers.
@@ -34,6 +38,18 @@ pub struct InvoiceView {
     pub closed_at: Option<String>,
     /// The workflow's result once finished: a heading, then one line per charge or refund.
     pub result: Option<String>,
+    /// Decisions refused after they were sent (a signal judged once a worker ran it): who,
+    /// when, through which channel, and why refused.
+    pub refused_decisions: Vec<RefusedDecision>,
+    /// The cancellation, if the invoice was cancelled: why, when, and who asked.
+    pub cancellation: Option<CancellationRecord>,
+    /// Refunds that keep failing, while the invoice needs attention: that money is still
+    /// charged. Retried on their own, at once with retry_refunds, or settled by hand.
+    pub failing_refunds: Vec<FailingRefund>,
+    /// When the failing refunds are next retried on their own (RFC 3339, UTC).
+    pub next_refund_retry: Option<String>,
+    /// Lines whose refund kept failing and that a person settled by hand: who, when, how.
+    pub settled_by_hand: Vec<Settlement>,
 }
 
 /// One line item.
@@ -90,6 +106,11 @@ impl InvoiceView {
             started_at: None,
             closed_at: None,
             result: None,
+            refused_decisions: Vec::new(),
+            cancellation: None,
+            failing_refunds: Vec::new(),
+            next_refund_retry: None,
+            settled_by_hand: Vec::new(),
         }
     }
 

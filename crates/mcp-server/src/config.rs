@@ -10,11 +10,10 @@ use logs::LogArgs;
 use std::time::Duration;
 use workflows::{
     decision::{MAX_BY_LEN, UNKNOWN_SENDER},
-    duration::{self, DEFAULT_APPROVAL_TIMEOUT},
+    duration::{
+        self, DEFAULT_APPROVAL_TIMEOUT, DEFAULT_PAYMENT_RETRY_LIMIT, DEFAULT_REFUND_RETRY_CAP,
+    },
 };
-
-/// How long a failing payment is retried when nothing is configured.
-pub const DEFAULT_PAYMENT_RETRY_LIMIT: Duration = Duration::from_secs(60 * 60);
 /// The inbox's address when nothing is configured (the `approvals` binary's default).
 pub const DEFAULT_INBOX_URL: &str = "http://127.0.0.1:8234";
 
@@ -26,10 +25,14 @@ pub struct Cli {
     #[arg(long, env = "INVOICE_APPROVAL_TIMEOUT", default_value = "5d", value_name = "DURATION",
         value_parser = duration_or(DEFAULT_APPROVAL_TIMEOUT))]
     pub approval_timeout: Duration,
-    /// How long each new invoice retries a failing charge or refund
+    /// How long each new invoice retries a failing charge or refund, counted from its first attempt that a worker started (time without a worker never counts)
     #[arg(long, env = "PAYMENT_RETRY_LIMIT", default_value = "1h", value_name = "DURATION",
         value_parser = duration_or(DEFAULT_PAYMENT_RETRY_LIMIT))]
     pub payment_retry_limit: Duration,
+    /// The longest wait between two rounds of retries of refunds that keep failing (refunds are retried until every line is refunded or settled by hand)
+    #[arg(long, env = "REFUND_RETRY_CAP", default_value = "1h", value_name = "DURATION",
+        value_parser = duration_or(DEFAULT_REFUND_RETRY_CAP))]
+    pub refund_retry_cap: Duration,
     /// Who decisions taken here are recorded as [default: the operating-system user]
     #[arg(long, env = "INVOICE_APPROVER", value_name = "NAME", default_value = "",
         hide_default_value = true, value_parser = approver)]
@@ -68,6 +71,8 @@ pub struct Config {
     pub approval_timeout: Duration,
     /// How long each new invoice retries a failing charge or refund before it gives up.
     pub payment_retry_limit: Duration,
+    /// The longest wait between two rounds of retries of failing refunds.
+    pub refund_retry_cap: Duration,
     /// Who the decisions taken through this server are recorded as. Also who submits the
     /// invoices started here.
     pub approver: String,
@@ -86,6 +91,7 @@ impl Cli {
         Config {
             approval_timeout: self.approval_timeout,
             payment_retry_limit: self.payment_retry_limit,
+            refund_retry_cap: self.refund_retry_cap,
             approver: self.approver.clone(),
             decisions: self.decisions,
             separation_of_duties: self
@@ -160,6 +166,7 @@ mod tests {
             "mcp-server",
             "--approval-timeout= ",
             "--payment-retry-limit=",
+            "--refund-retry-cap=",
             "--decisions=",
             "--separation-of-duties=",
             "--inbox-url= / ",
@@ -168,6 +175,7 @@ mod tests {
         let config = cli.config();
         assert_eq!(config.approval_timeout, DEFAULT_APPROVAL_TIMEOUT);
         assert_eq!(config.payment_retry_limit, DEFAULT_PAYMENT_RETRY_LIMIT);
+        assert_eq!(config.refund_retry_cap, DEFAULT_REFUND_RETRY_CAP);
         assert_eq!(config.decisions, DecisionPolicy::Agent);
         assert!(!config.separation_of_duties);
         assert_eq!(config.inbox_url, DEFAULT_INBOX_URL);

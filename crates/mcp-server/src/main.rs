@@ -48,6 +48,7 @@ async fn run(cli: config::Cli) -> anyhow::Result<()> {
         invoices::StartPolicy {
             approval_timeout: config.approval_timeout,
             payment_retry_limit: config.payment_retry_limit,
+            refund_retry_cap: config.refund_retry_cap,
             submitted_by: Some(config.approver.clone()),
             separation_of_duties: config.separation_of_duties,
         },

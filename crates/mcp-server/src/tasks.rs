@@ -8,8 +8,9 @@
 //! |---|---|
 //! | charging, or decided and being refunded | `working` |
 //! | awaiting approval, undecided | `input_required`: the decision, as a form |
-//! | finished (approved, rejected, timed out, needs attention) | `completed`, with the result |
+//! | finished (approved, rejected, timed out) | `completed`, with the result |
 //! | failed (a payment failed; nothing is kept) | `failed`, with the reason |
+//! | cancelled (an operator cancelled it; every charged line refunded) | `cancelled` |
 
 use crate::answer::Answer;
 use invoices::view::InvoiceView;
@@ -114,6 +115,7 @@ pub fn detailed(
         (InvoiceState::Failed, true) => TaskPayload::Failed {
             error: failure(view),
         },
+        (InvoiceState::Cancelled, true) => TaskPayload::Cancelled,
         (_, true) => TaskPayload::Completed {
             result: result(view)?,
         },

@@ -11,7 +11,7 @@ use crate::answer::Answer;
 use crate::config::{Config, DecisionPolicy};
 use crate::{tasks, watch};
 use invoices::{
-    Decided, Delivery, InvoiceOpError, Invoices, MAX_PAGE_SIZE,
+    Decided, Delivery, InvoiceOpError, Invoices, MAX_PAGE_SIZE, Started,
     view::{Contents, InvoiceList, InvoiceView},
 };
 use rmcp::service::ElicitationError;
@@ -194,11 +194,26 @@ impl InvoiceTools {
         &self,
         Parameters(args): Parameters<ProcessInvoiceArgs>,
     ) -> Result<Answer<InvoiceView>, String> {
-        let invoice = self
+        let started = self
             .invoices
             .start(&args.invoice_data)
             .await
             .map_err(report("process_invoice"))?;
+        let invoice = match started {
+            Started::New(invoice) => invoice,
+            // Sent again: nothing new started, and the answer says where it stands.
+            Started::Running(view) => {
+                return Ok(Answer {
+                    text: format!(
+                        "Invoice {id} was already started and is still running (status: {status}); nothing new was started. Workflow ID: {workflow_id}",
+                        id = view.invoice_id,
+                        status = view.status,
+                        workflow_id = view.workflow_id
+                    ),
+                    data: *view,
+                });
+            }
+        };
         let received = InvoiceStatus::Received;
         let view = InvoiceView::new(&invoice.id, received.state(), received.text().to_owned())
             .with_contents(Some(Contents::of(&invoice)));
@@ -474,7 +489,7 @@ impl InvoiceTools {
                 view.status
             ),
             Delivery::Pending => format!(
-                "No worker is running: the decision is recorded and applied when a worker runs the invoice, unless it was decided before or its deadline has passed by then (status: {})",
+                "No worker is running: the decision is kept, and applied when a worker returns unless the invoice refuses it then (decided before, deadline passed, or separation of duties); get_invoice_status tells which (status: {})",
                 view.status
             ),
             Delivery::Signalled => format!(

@@ -63,6 +63,7 @@ pub struct InvoiceMetrics {
     refunded_cents: Counter,
     decision_wait: HistogramDuration,
     awaiting: Gauge,
+    needing_attention: Gauge,
 }
 
 impl InvoiceMetrics {
@@ -84,7 +85,7 @@ impl InvoiceMetrics {
             ),
             finished: counter(
                 "invoices_finished",
-                "Invoices ended, by outcome (approved, rejected, timed_out, failed, needs_attention)",
+                "Invoices ended, by outcome (approved, rejected, timed_out, failed, cancelled)",
             ),
             charges: counter("invoice_charges", "Invoice lines charged"),
             charged_cents: counter("invoice_charged_cents", "Money charged, in cents"),
@@ -101,6 +102,14 @@ impl InvoiceMetrics {
                     .name("invoices_awaiting_approval")
                     .description(
                         "Invoices awaiting a decision in the namespace (from Temporal's visibility)",
+                    )
+                    .build(),
+            ),
+            needing_attention: meter.gauge(
+                MetricParameters::builder()
+                    .name("invoices_needing_attention")
+                    .description(
+                        "Invoices whose refunds keep failing, money still charged (from Temporal's visibility)",
                     )
                     .build(),
             ),
@@ -140,30 +149,42 @@ impl InvoiceMetrics {
         self.refunded_cents.add(cents, &self.no_labels);
     }
 
-    /// Keeps `invoices_awaiting_approval` current by asking Temporal's visibility every
-    /// [`AWAITING_REFRESH`]: every worker reports the whole namespace's count, so that the
-    /// figure survives restarts (take the max across workers, not the sum).
+    /// Keeps `invoices_awaiting_approval` and `invoices_needing_attention` current by asking
+    /// Temporal's visibility every [`AWAITING_REFRESH`]: every worker reports the whole
+    /// namespace's count, so that the figure survives restarts (take the max across workers,
+    /// not the sum).
     pub async fn count_awaiting(self: Arc<Self>, client: Client) {
-        let query = format!(
-            "WorkflowType = '{WORKFLOW_TYPE}' AND ExecutionStatus = 'Running' AND {} = '{}'",
-            workflows::names::STATE_ATTRIBUTE.name(),
-            InvoiceState::AwaitingApproval.as_str()
-        );
+        let running_in = |state: InvoiceState| {
+            format!(
+                "WorkflowType = '{WORKFLOW_TYPE}' AND ExecutionStatus = 'Running' AND {} = '{}'",
+                workflows::names::STATE_ATTRIBUTE.name(),
+                state.as_str()
+            )
+        };
+        let counts = [
+            (running_in(InvoiceState::AwaitingApproval), &self.awaiting),
+            (
+                running_in(InvoiceState::NeedsAttention),
+                &self.needing_attention,
+            ),
+        ];
         let mut ticks = tokio::time::interval(AWAITING_REFRESH);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticks.tick().await;
-            let counted = tokio::time::timeout(
-                AWAITING_REFRESH,
-                client.count_workflows(query.as_str(), Default::default()),
-            )
-            .await;
-            match counted {
-                Ok(Ok(count)) => self.awaiting.record(count.count() as u64, &self.no_labels),
-                Ok(Err(error)) => {
-                    tracing::debug!("could not count the invoices awaiting approval: {error}")
+            for (query, gauge) in &counts {
+                let counted = tokio::time::timeout(
+                    AWAITING_REFRESH,
+                    client.count_workflows(query.as_str(), Default::default()),
+                )
+                .await;
+                match counted {
+                    Ok(Ok(count)) => gauge.record(count.count() as u64, &self.no_labels),
+                    Ok(Err(error)) => {
+                        tracing::debug!("could not count invoices ({query}): {error}")
+                    }
+                    Err(_) => tracing::debug!("counting invoices timed out ({query})"),
                 }
-                Err(_) => tracing::debug!("counting the invoices awaiting approval timed out"),
             }
         }
     }

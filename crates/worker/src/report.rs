@@ -6,7 +6,14 @@ use crate::metrics::InvoiceMetrics;
 use activities::{MoneyMoved, PaymentObserver};
 use logs::AUDIT;
 use std::{sync::Arc, time::Duration, time::SystemTime};
-use workflows::{DecisionRecord, InvoiceState, observer::InvoiceObserver, payments::Operation};
+use workflows::{
+    DecisionRecord, InvoiceState,
+    decision::RefusedDecision,
+    observer::InvoiceObserver,
+    outcome::CancellationRecord,
+    payments::Operation,
+    refunds::{FailingRefund, Settlement},
+};
 
 pub struct Reporter {
     /// This worker, as Temporal knows it: who moved the money.
@@ -47,6 +54,68 @@ impl InvoiceObserver for Reporter {
         if let Some(metrics) = &self.metrics {
             metrics.decided(record.decision, waited);
         }
+    }
+
+    fn refused(&self, invoice_id: &str, refused: &RefusedDecision) {
+        tracing::info!(
+            target: AUDIT,
+            event = "decision_refused",
+            invoice = invoice_id,
+            decision = refused.decision.as_str(),
+            by = refused.by.as_str(),
+            at = refused.at.as_deref().unwrap_or(""),
+            via = refused.via.as_str(),
+            reason = refused.reason.as_deref().unwrap_or(""),
+            refused_because = refused.refused_because.as_str(),
+            "{invoice_id}: {}",
+            refused.sentence()
+        );
+    }
+
+    fn cancelled(&self, invoice_id: &str, record: &CancellationRecord) {
+        tracing::info!(
+            target: AUDIT,
+            event = "cancelled",
+            invoice = invoice_id,
+            at = record.at.as_deref().unwrap_or(""),
+            reason = record.reason.as_deref().unwrap_or(""),
+            "{invoice_id}: {}; refunding every charged line",
+            record.sentence()
+        );
+    }
+
+    fn refunds_failing(&self, invoice_id: &str, failing: &[FailingRefund]) {
+        for refund in failing {
+            tracing::warn!(
+                target: AUDIT,
+                event = "refund_failing",
+                invoice = invoice_id,
+                line = refund.line_number,
+                item = refund.item.as_str(),
+                amount = refund.amount.as_str(),
+                reason = refund.reason.as_str(),
+                at = now().as_str(),
+                "{invoice_id}: needs attention, the refund of {} failed; retried until refunded or settled by hand",
+                refund.sentence()
+            );
+        }
+    }
+
+    fn settled(&self, invoice_id: &str, settlement: &Settlement) {
+        tracing::info!(
+            target: AUDIT,
+            event = "settled_by_hand",
+            invoice = invoice_id,
+            line = settlement.line_number,
+            item = settlement.item.as_str(),
+            amount = settlement.amount.as_str(),
+            by = settlement.by.as_str(),
+            at = settlement.at.as_deref().unwrap_or(""),
+            via = settlement.via.as_str(),
+            reason = settlement.reason.as_str(),
+            "{invoice_id}: {}",
+            settlement.sentence()
+        );
     }
 
     /// Nobody decided: the deadline did, and that too is on the record.

@@ -180,11 +180,60 @@ pub struct DecisionOutcome {
     pub started_at: Option<String>,
 }
 
-/// What the `get_details` query answers: the status text and the decision, if any.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct InvoiceSnapshot {
-    pub status: String,
-    pub decision: Option<DecisionRecord>,
+/// Most refused decisions an invoice keeps (the newest): each one is also in the history.
+pub const MAX_REFUSED_KEPT: usize = 20;
+
+/// A decision the workflow refused after it had been sent, so that its sender learns of it
+/// only later: a signal judged when a worker ran it (too late, separation of duties, already
+/// decided), or a decision refused by the `decide` handler. Kept in the workflow's state, its
+/// memo, the audit log and the history, with who, when, why refused and through which channel.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct RefusedDecision {
+    /// What was asked: "approve" or "reject".
+    pub decision: Decision,
+    /// Who sent it ("unknown" for a bare signal).
+    pub by: String,
+    /// The channel it came through.
+    pub via: String,
+    /// The sender's own reason, if they gave one.
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// When the workflow judged it (RFC 3339, UTC, workflow time).
+    #[serde(default)]
+    pub at: Option<String>,
+    /// Why it was refused, as the sender would have been told.
+    pub refused_because: String,
+}
+
+impl RefusedDecision {
+    pub fn new(
+        decision: Decision,
+        signature: &Signature,
+        at: Option<SystemTime>,
+        refusal: &Refusal,
+    ) -> Self {
+        Self {
+            decision,
+            by: signature.by.clone(),
+            via: signature.via.clone(),
+            reason: signature.reason.clone(),
+            at: at.map(|at| humantime::format_rfc3339_seconds(at).to_string()),
+            refused_because: refusal.to_string(),
+        }
+    }
+
+    /// "Approval by bo via inbox refused at 2026-12-01T10:00:00Z: the approval deadline ...".
+    pub fn sentence(&self) -> String {
+        let noun = match self.decision {
+            Decision::Approve => "Approval",
+            Decision::Reject => "Rejection",
+        };
+        let at = at_suffix(self.at.as_deref());
+        format!(
+            "{noun} by {} via {} refused{at}: {}",
+            self.by, self.via, self.refused_because
+        )
+    }
 }
 
 /// Why a decision was refused. The text is what the decider is told.

@@ -6,6 +6,12 @@ use std::time::Duration;
 /// The approval timeout when none is configured: five days, as in the tutorial.
 pub const DEFAULT_APPROVAL_TIMEOUT: Duration = Duration::from_secs(5 * 24 * 60 * 60);
 
+/// How long a failing charge or refund is retried when nothing is configured.
+pub const DEFAULT_PAYMENT_RETRY_LIMIT: Duration = Duration::from_secs(60 * 60);
+/// The longest wait between two rounds of retries of refunds that keep failing, when nothing
+/// is configured.
+pub const DEFAULT_REFUND_RETRY_CAP: Duration = Duration::from_secs(60 * 60);
+
 /// Parses a human duration (`30s`, `2m`, `1h 30m`, `5d`). Must be at least one second and a
 /// whole number of seconds, since the workflow input carries seconds.
 pub fn parse(text: &str) -> Result<Duration, String> {

@@ -4,7 +4,7 @@
 //! "amount": 5000.00, "description": "Frontend work"}]}`. Fields we do not know travel along
 //! unchanged, so a customer name or a due date still shows in the workflow's input.
 
-use crate::duration::DEFAULT_APPROVAL_TIMEOUT;
+use crate::duration::{DEFAULT_APPROVAL_TIMEOUT, DEFAULT_REFUND_RETRY_CAP};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -24,9 +24,10 @@ pub const MAX_DESCRIPTION_LEN: usize = 2_000;
 /// Largest amount for one line, in dollars.
 pub const MAX_LINE_AMOUNT: f64 = 1_000_000_000.0;
 /// Fields of the workflow input that the MCP server sets from its configuration.
-const SERVER_FIELDS: [&str; 4] = [
+const SERVER_FIELDS: [&str; 5] = [
     "approval_timeout_seconds",
     "payment_retry_limit_seconds",
+    "refund_retry_cap_seconds",
     "submitted_by",
     "separation_of_duties",
 ];
@@ -51,6 +52,11 @@ pub struct Invoice {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(skip)]
     pub payment_retry_limit_seconds: Option<u64>,
+    /// The longest wait between two rounds of retries of refunds that keep failing, in
+    /// seconds; absent means an hour. Set by the MCP server from its configuration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(skip)]
+    pub refund_retry_cap_seconds: Option<u64>,
     /// Who submitted the invoice (the person behind the agent), set by the MCP server.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(skip)]
@@ -217,6 +223,19 @@ impl Invoice {
         self
     }
 
+    /// The same invoice with the given cap on the wait between refund retries (whole seconds).
+    pub fn with_refund_retry_cap(mut self, cap: Duration) -> Self {
+        self.refund_retry_cap_seconds = Some(cap.as_secs());
+        self
+    }
+
+    /// The longest wait between two rounds of retries of failing refunds.
+    pub fn refund_retry_cap(&self) -> Duration {
+        self.refund_retry_cap_seconds
+            .map(Duration::from_secs)
+            .unwrap_or(DEFAULT_REFUND_RETRY_CAP)
+    }
+
     /// How long a failing payment is retried; `None`: for as long as it takes.
     pub fn payment_retry_limit(&self) -> Option<Duration> {
         self.payment_retry_limit_seconds.map(Duration::from_secs)
@@ -234,6 +253,7 @@ impl Invoice {
         Self {
             approval_timeout_seconds: None,
             payment_retry_limit_seconds: None,
+            refund_retry_cap_seconds: None,
             submitted_by: None,
             separation_of_duties: false,
             ..self.clone()
@@ -487,6 +507,7 @@ mod tests {
             let mut value = tutorial_invoice();
             value["approval_timeout_seconds"] = timeout.clone();
             value["payment_retry_limit_seconds"] = timeout.clone();
+            value["refund_retry_cap_seconds"] = timeout.clone();
             let invoice = Invoice::from_json(&value).unwrap_or_else(|e| panic!("{timeout}: {e}"));
             assert_eq!(invoice.approval_timeout_seconds, None);
             assert_eq!(invoice.payment_retry_limit_seconds, None);

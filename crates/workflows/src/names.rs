@@ -27,6 +27,12 @@ pub const DETAILS_QUERY: &str = "get_details";
 /// Update that takes a decision with who made it and why, and answers the outcome (ours
 /// only; against the tutorial's workflow, the signals above stand in for it).
 pub const DECIDE_UPDATE: &str = "decide";
+/// Update that retries at once the refunds that keep failing on an invoice that needs
+/// attention, and answers once the retry has run (ours only).
+pub const RETRY_REFUNDS_UPDATE: &str = "retry_refunds";
+/// Update by which a person settles by hand a line whose refund keeps failing, saying how
+/// (ours only).
+pub const SETTLE_REFUND_UPDATE: &str = "settle_refund";
 /// Header a decision signal may carry: a JSON [`Signature`] (who, why, via). Workers that do
 /// not know it ignore it, so the signal stays the tutorial's.
 ///
@@ -64,6 +70,25 @@ pub const INVOICE_MEMO: &str = "invoice";
 ///
 /// [`DecisionRecord`]: crate::DecisionRecord
 pub const DECISION_MEMO: &str = "decision";
+/// Memo key under which the workflow records the decisions it refused after they were sent
+/// (a list of [`RefusedDecision`]), so that the Web UI and a finished invoice show them.
+///
+/// [`RefusedDecision`]: crate::decision::RefusedDecision
+pub const REFUSED_MEMO: &str = "refused_decisions";
+/// Memo key under which the workflow records its cancellation (a [`CancellationRecord`]).
+///
+/// [`CancellationRecord`]: crate::outcome::CancellationRecord
+pub const CANCELLATION_MEMO: &str = "cancellation";
+/// Memo key under which the workflow records the refunds that keep failing (a list of
+/// [`FailingRefund`], empty once they are refunded or settled).
+///
+/// [`FailingRefund`]: crate::refunds::FailingRefund
+pub const FAILING_REFUNDS_MEMO: &str = "failing_refunds";
+/// Memo key under which the workflow records the lines a person settled by hand (a list of
+/// [`Settlement`]).
+///
+/// [`Settlement`]: crate::refunds::Settlement
+pub const SETTLEMENTS_MEMO: &str = "settled_by_hand";
 /// Patch marking histories whose workflow publishes its state as search attributes: invoices
 /// started before it replay without those commands.
 pub const VISIBILITY_PATCH: &str = "publish-invoice-state";
@@ -75,6 +100,21 @@ pub const DECISION_PATCH: &str = "record-decisions";
 /// good, and then ends in `needs_attention`: invoices started before it failed at the first
 /// refund that failed.
 pub const COMPENSATION_PATCH: &str = "refund-every-line";
+
+/// Patch marking histories whose payments give up only after their retry limit has passed
+/// since the first attempt a worker started (time without a worker does not count), and whose
+/// charges, when the invoice is cancelled, are waited for until their outcome is known.
+pub const PAYMENT_ATTEMPTS_PATCH: &str = "limit-from-first-attempt";
+/// Patch marking histories whose workflow, when cancelled, refunds every line charged and every
+/// line whose charge may have gone through, and ends `cancelled`: invoices started before it
+/// ended at once, with their lines charged.
+pub const CANCEL_REFUNDS_PATCH: &str = "refund-on-cancel";
+/// Patch marking histories whose workflow retries failing refunds until every line is refunded
+/// or settled by hand: invoices started before it ended in `needs_attention`.
+pub const REFUND_RETRY_PATCH: &str = "retry-refunds-until-settled";
+/// Patch marking histories whose workflow records the decisions it refuses after they were
+/// sent (the memo [`REFUSED_MEMO`]).
+pub const REFUSAL_PATCH: &str = "record-refused-decisions";
 
 const WORKFLOW_ID_PREFIX: &str = "invoice-";
 
@@ -104,6 +144,8 @@ mod tests {
         assert_eq!(InvoiceWorkflow::get_status.name(), STATUS_QUERY);
         assert_eq!(InvoiceWorkflow::get_details.name(), DETAILS_QUERY);
         assert_eq!(InvoiceWorkflow::decide.name(), DECIDE_UPDATE);
+        assert_eq!(InvoiceWorkflow::retry_refunds.name(), RETRY_REFUNDS_UPDATE);
+        assert_eq!(InvoiceWorkflow::settle_refund.name(), SETTLE_REFUND_UPDATE);
         assert_eq!(PaymentActivities::process_payment.name(), CHARGE_ACTIVITY);
         assert_eq!(PaymentActivities::refund_payment.name(), REFUND_ACTIVITY);
     }

@@ -15,6 +15,12 @@ pub struct PaymentRequest {
     pub line_number: usize,
     /// The line itself.
     pub line: InvoiceLine,
+    /// How long after its first attempt that a worker started the activity gives up on a
+    /// gateway that keeps failing, in seconds; absent means never (an invoice started without a
+    /// retry limit, or an activity scheduled before this field existed, whose limit Temporal
+    /// counts instead). Time without a worker never counts: see the `activities` crate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub give_up_after_seconds: Option<u64>,
 }
 
 /// Whether money moves to us or back to the customer.
@@ -68,6 +74,11 @@ impl PaymentRequest {
     }
 }
 
+/// The type of the failure a payment activity ends with when it gave up at its retry limit:
+/// the gateway may have taken the money on an attempt whose answer was lost, so the workflow
+/// refunds the line too. A decline has no such type: it moved nothing.
+pub const GAVE_UP_FAILURE: &str = "PaymentGaveUp";
+
 /// The payment activities, by name. Their bodies live in the `activities` crate.
 pub struct PaymentActivities;
 
@@ -101,6 +112,7 @@ mod tests {
                 description: None,
                 extra: Default::default(),
             },
+            give_up_after_seconds: None,
         };
         assert_eq!(
             request.idempotency_key(Operation::Charge),

@@ -1,10 +1,16 @@
-//! The words the workflow speaks: its status texts (answered by the `get_status` query) and
-//! its result texts. They follow the tutorial; refunds are this port's addition.
+//! The words the workflow speaks while it runs: its status texts (answered by the
+//! `get_status` query) and the coarse state listings filter on. They follow the tutorial;
+//! refunds, cancellation and attention are this port's additions. The result an invoice ends
+//! with is [`crate::outcome`]'s.
 
-use crate::duration;
+use crate::{
+    DecisionRecord,
+    decision::RefusedDecision,
+    outcome::CancellationRecord,
+    refunds::{FailingRefund, Settlement},
+};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use std::time::Duration;
 
 /// Where an invoice is in its life. [`InvoiceStatus::text`] is what the status query answers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,8 +35,14 @@ pub enum InvoiceStatus {
     RefundingFailedPayment,
     /// A charge failed for good and the lines charged before it were refunded. Final.
     PaymentFailed,
-    /// A refund failed for good: money is still charged and a person must look into it.
-    /// Final for the workflow.
+    /// Cancelled (from the Web UI or `temporal workflow cancel`): refunding every line charged,
+    /// and every line whose charge may have gone through.
+    RefundingCancelled,
+    /// Cancelled, and every charged line refunded. Final.
+    Cancelled,
+    /// A refund failed: money is still charged. The refunds are retried with backoff, at once
+    /// on request (`retry_refunds`), or a person settles the line by hand (`settle_refund`).
+    /// Invoices started before refunds were retried ended here.
     NeedsAttention,
 }
 
@@ -48,6 +60,8 @@ impl InvoiceStatus {
             Self::TimedOut => "Approval timeout - invoice rejected",
             Self::RefundingFailedPayment => "Payment failed - refunding payments",
             Self::PaymentFailed => "Payment failed - charged lines refunded",
+            Self::RefundingCancelled => "Cancelled - refunding payments",
+            Self::Cancelled => "Cancelled - charged lines refunded",
             Self::NeedsAttention => "Needs attention - a refund failed",
         }
     }
@@ -61,6 +75,7 @@ impl InvoiceStatus {
             Self::RefundingRejected | Self::Rejected => InvoiceState::Rejected,
             Self::RefundingTimedOut | Self::TimedOut => InvoiceState::TimedOut,
             Self::RefundingFailedPayment | Self::PaymentFailed => InvoiceState::Failed,
+            Self::RefundingCancelled | Self::Cancelled => InvoiceState::Cancelled,
             Self::NeedsAttention => InvoiceState::NeedsAttention,
         }
     }
@@ -70,7 +85,21 @@ impl InvoiceStatus {
         Self::ALL.into_iter().find(|status| status.text() == text)
     }
 
-    const ALL: [Self; 11] = [
+    /// The final status of an invoice that ended in `state`.
+    pub fn ended_in(state: InvoiceState) -> Self {
+        match state {
+            InvoiceState::Processing => Self::ProcessingPayments,
+            InvoiceState::AwaitingApproval => Self::AwaitingApproval,
+            InvoiceState::Approved => Self::Approved,
+            InvoiceState::Rejected => Self::Rejected,
+            InvoiceState::TimedOut => Self::TimedOut,
+            InvoiceState::Failed => Self::PaymentFailed,
+            InvoiceState::Cancelled => Self::Cancelled,
+            InvoiceState::NeedsAttention => Self::NeedsAttention,
+        }
+    }
+
+    const ALL: [Self; 13] = [
         Self::Received,
         Self::ProcessingPayments,
         Self::AwaitingApproval,
@@ -81,23 +110,10 @@ impl InvoiceStatus {
         Self::TimedOut,
         Self::RefundingFailedPayment,
         Self::PaymentFailed,
+        Self::RefundingCancelled,
+        Self::Cancelled,
         Self::NeedsAttention,
     ];
-
-    /// The status a finished invoice ended in, read back from its result text.
-    pub fn of_result(result: &str) -> Option<Self> {
-        if result.starts_with(APPROVED_PREFIX) {
-            Some(Self::Approved)
-        } else if result.starts_with(REJECTED_PREFIX) {
-            Some(Self::Rejected)
-        } else if result.starts_with(TIMED_OUT_PREFIX) {
-            Some(Self::TimedOut)
-        } else if result.starts_with(NEEDS_ATTENTION_PREFIX) {
-            Some(Self::NeedsAttention)
-        } else {
-            None
-        }
-    }
 }
 
 impl std::fmt::Display for InvoiceStatus {
@@ -122,13 +138,29 @@ pub enum InvoiceState {
     Rejected,
     /// Nobody decided in time: refunded (or being refunded).
     TimedOut,
-    /// A charge failed, or the workflow ended abnormally.
+    /// A charge failed (and the lines charged before it were refunded), or the workflow ended
+    /// abnormally (terminated).
     Failed,
-    /// A refund failed for good: money is still charged, and a person must see to it.
+    /// Cancelled by an operator: refunded (or being refunded).
+    Cancelled,
+    /// A refund failed: money is still charged. The refunds are retried until every line is
+    /// refunded or settled by hand.
     NeedsAttention,
 }
 
 impl InvoiceState {
+    /// Every state, in the order of an invoice's life.
+    pub const ALL: [Self; 8] = [
+        Self::Processing,
+        Self::AwaitingApproval,
+        Self::Approved,
+        Self::Rejected,
+        Self::TimedOut,
+        Self::Failed,
+        Self::Cancelled,
+        Self::NeedsAttention,
+    ];
+
     /// The text stored in the search attribute, as serde writes it.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -138,98 +170,54 @@ impl InvoiceState {
             Self::Rejected => "rejected",
             Self::TimedOut => "timed_out",
             Self::Failed => "failed",
+            Self::Cancelled => "cancelled",
             Self::NeedsAttention => "needs_attention",
         }
     }
 
     /// The state named by `text` (the search attribute's value).
     pub fn parse(text: &str) -> Option<Self> {
-        [
-            Self::Processing,
-            Self::AwaitingApproval,
-            Self::Approved,
-            Self::Rejected,
-            Self::TimedOut,
-            Self::Failed,
-            Self::NeedsAttention,
-        ]
-        .into_iter()
-        .find(|state| state.as_str() == text)
+        Self::ALL.into_iter().find(|state| state.as_str() == text)
     }
 
     /// True once nothing can change the invoice's money any more (refunds may still run).
     pub fn is_decided(self) -> bool {
         !matches!(self, Self::Processing | Self::AwaitingApproval)
     }
+
+    /// True for the states an invoice is in only while its workflow runs: a listing of them
+    /// leaves out invoices whose workflow ended there (terminated, or cancelled before
+    /// cancellation refunded).
+    pub fn is_ongoing(self) -> bool {
+        matches!(
+            self,
+            Self::Processing | Self::AwaitingApproval | Self::NeedsAttention
+        )
+    }
 }
 
-const APPROVED_PREFIX: &str = "Invoice approved and processed:";
-const REJECTED_PREFIX: &str = "Invoice rejected by approver";
-const TIMED_OUT_PREFIX: &str = "Invoice rejected: approval timeout after ";
-const NEEDS_ATTENTION_PREFIX: &str = "Invoice needs attention: ";
-
-/// Result of an approved invoice: the tutorial's heading, then one line per charge.
-pub fn approved_result(receipts: &[String]) -> String {
-    with_lines(APPROVED_PREFIX, receipts)
-}
-
-/// Result of a rejected invoice: the tutorial's sentence, then one line per refund.
-pub fn rejected_result(refunds: &[String]) -> String {
-    with_lines(REJECTED_PREFIX, refunds)
-}
-
-/// Result of an invoice nobody decided on: the tutorial's sentence, then one line per refund.
-pub fn timed_out_result(timeout: Duration, refunds: &[String]) -> String {
-    let heading = format!("{TIMED_OUT_PREFIX}{}", duration::describe(timeout));
-    with_lines(&heading, refunds)
-}
-
-/// Result of an invoice whose compensation left money charged: what happened, then one line
-/// per refund made and one per refund that failed.
-pub fn needs_attention_result(what: &str, refunds: &[String], failed: &[String]) -> String {
-    let heading = format!(
-        "{NEEDS_ATTENTION_PREFIX}{what}, but {} refund(s) failed",
-        failed.len()
-    );
-    let lines: Vec<String> = refunds.iter().chain(failed).cloned().collect();
-    with_lines(&heading, &lines)
-}
-
-fn with_lines(heading: &str, lines: &[String]) -> String {
-    std::iter::once(heading)
-        .chain(lines.iter().map(String::as_str))
-        .collect::<Vec<_>>()
-        .join("\n")
+/// What the `get_details` query answers: the status text, the decision, and what a person
+/// needs to see beside them. Fields after `decision` are absent from older workers' answers.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct InvoiceSnapshot {
+    pub status: String,
+    pub decision: Option<DecisionRecord>,
+    #[serde(default)]
+    pub refused_decisions: Vec<RefusedDecision>,
+    #[serde(default)]
+    pub cancellation: Option<CancellationRecord>,
+    #[serde(default)]
+    pub failing_refunds: Vec<FailingRefund>,
+    #[serde(default)]
+    pub settled_by_hand: Vec<Settlement>,
+    /// When failing refunds are next retried on their own (RFC 3339, UTC).
+    #[serde(default)]
+    pub next_refund_retry: Option<String>,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn results_read_back_as_their_final_status() {
-        let lines = ["Processed payment for Web Development: $5000.00".to_owned()];
-        let approved = approved_result(&lines);
-        assert_eq!(
-            approved,
-            "Invoice approved and processed:\nProcessed payment for Web Development: $5000.00"
-        );
-        assert_eq!(
-            InvoiceStatus::of_result(&approved),
-            Some(InvoiceStatus::Approved)
-        );
-        assert_eq!(
-            InvoiceStatus::of_result(&rejected_result(&[])),
-            Some(InvoiceStatus::Rejected)
-        );
-        let timed_out = timed_out_result(duration::DEFAULT_APPROVAL_TIMEOUT, &[]);
-        assert_eq!(timed_out, "Invoice rejected: approval timeout after 5 days");
-        assert_eq!(
-            InvoiceStatus::of_result(&timed_out),
-            Some(InvoiceStatus::TimedOut)
-        );
-        assert_eq!(InvoiceStatus::of_result("something else"), None);
-    }
 
     #[test]
     fn states_read_back_and_match_serde() {
@@ -241,10 +229,15 @@ mod tests {
                 serde_json::to_value(state).unwrap(),
                 serde_json::Value::from(state.as_str())
             );
+            assert_eq!(InvoiceStatus::ended_in(state).state(), state);
         }
         assert_eq!(
             InvoiceStatus::RefundingRejected.state(),
             InvoiceState::Rejected
+        );
+        assert_eq!(
+            InvoiceStatus::RefundingCancelled.state(),
+            InvoiceState::Cancelled
         );
     }
 

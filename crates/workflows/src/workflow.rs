@@ -1,54 +1,65 @@
 //! `InvoiceWorkflow`: charge every line, wait durably for a human decision bounded by the
-//! approval timeout, then keep the charges (approved) or refund them (rejected, timed out).
+//! approval timeout, then keep the charges (approved) or refund them (rejected, timed out,
+//! cancelled) until every line is refunded or settled by hand.
 //!
-//! Deterministic by construction: no clock, environment or randomness is read here. The
-//! timeout comes from the workflow input, so it is part of the recorded history.
+//! `run` is the page of steps; each step is a module: [`crate::charging`],
+//! [`crate::approval`], [`crate::compensation`]. The handlers (decisions, refund requests,
+//! queries) live here with the workflow's state.
+//!
+//! Deterministic by construction: no clock, environment or randomness is read here. Timeouts
+//! and limits come from the workflow input, so they are part of the recorded history.
 
 use crate::{
+    approval::{self, Verdict},
+    charging::{self, Charged, FailedCharge},
+    compensation::{self, Compensation},
     decision::{
-        self, Decision, DecisionOutcome, DecisionRecord, DecisionRequest, Duties, InvoiceSnapshot,
-        Refusal, Signature,
+        self, Decision, DecisionOutcome, DecisionRecord, DecisionRequest, Duties, MAX_REFUSED_KEPT,
+        Refusal, RefusedDecision, Signature,
     },
-    invoice::{Invoice, format_amount},
+    invoice::Invoice,
     names::{
-        COMPENSATION_PATCH, DEADLINE_ATTRIBUTE, DECIDED_BY_ATTRIBUTE, DECISION_HEADER,
-        DECISION_MEMO, DECISION_PATCH, STATE_ATTRIBUTE, VISIBILITY_PATCH,
+        CANCELLATION_MEMO, DECISION_HEADER, FAILING_REFUNDS_MEMO, REFUSAL_PATCH, REFUSED_MEMO,
+        SETTLEMENTS_MEMO,
     },
     observer::InvoiceObserver,
-    payments::{PaymentActivities, PaymentRequest},
-    status::{self, InvoiceState, InvoiceStatus},
+    outcome::{self, CancellationRecord, InvoiceOutcome},
+    payment_calls::never_cancelled,
+    payments::PaymentRequest,
+    progress::Progress,
+    refunds::{RefundBook, RefundsOutcome, RefundsRefusal, SettlementRequest},
+    status::{InvoiceSnapshot, InvoiceState, InvoiceStatus},
 };
 use std::{
     sync::Arc,
     time::{Duration, SystemTime},
 };
-use temporalio_common::{MemoValue, RetryPolicy, error::ActivityExecutionError};
+use temporalio_common::MemoValue;
 use temporalio_macros::{workflow, workflow_methods};
 use temporalio_sdk::{
-    ActivityCloseTimeouts, ActivityOptions, ApplicationFailure, CancellableFuture,
-    SyncWorkflowContext, TimerOptions, WorkflowCancellationToken, WorkflowContext,
-    WorkflowContextView, WorkflowResult,
+    ApplicationFailure, SyncWorkflowContext, WaitConditionOptions, WorkflowContext,
+    WorkflowContextView, WorkflowResult, WorkflowTermination,
 };
 
 /// What a handler may fail with: the SDK sends its text to the caller.
 type HandlerError = Box<dyn std::error::Error + Send + Sync>;
-
-/// How long one charge or refund attempt may take; failed attempts are retried by Temporal.
-const PAYMENT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
-/// The wait before a failed payment attempt is retried, doubling up to the maximum.
-const PAYMENT_RETRY_FIRST: Duration = Duration::from_secs(1);
-const PAYMENT_RETRY_MAX: Duration = Duration::from_secs(30);
 
 #[workflow]
 pub struct InvoiceWorkflow {
     status: InvoiceStatus,
     /// The first decision taken; later ones change nothing.
     decision: Option<DecisionRecord>,
-    /// When the approval wait ends, for invoices started with [`DECISION_PATCH`]: a decision
+    /// When the approval wait ends, for invoices started with the decision patch: a decision
     /// at or after it is too late, whatever order one workflow task delivers it in.
     deadline: Option<SystemTime>,
-    /// Whether decisions are published (memo, search attribute): [`DECISION_PATCH`] again.
+    /// Whether decisions are published (memo, search attribute): the decision patch again.
     publish_decision: bool,
+    /// Decisions refused after they were sent, newest last (at most [`MAX_REFUSED_KEPT`]).
+    refused: Vec<RefusedDecision>,
+    /// The cancellation, once the invoice is cancelled.
+    cancellation: Option<CancellationRecord>,
+    /// Refunds that fail, and what people did about them.
+    pub(crate) refunds: RefundBook,
     /// Who hears of this invoice's events as they happen (the worker's metrics and audit log).
     /// Outside the history: it changes nothing the workflow does.
     observer: Option<Arc<dyn InvoiceObserver>>,
@@ -61,6 +72,9 @@ impl Default for InvoiceWorkflow {
             decision: None,
             deadline: None,
             publish_decision: false,
+            refused: Vec::new(),
+            cancellation: None,
+            refunds: RefundBook::default(),
             observer: None,
         }
     }
@@ -77,11 +91,20 @@ impl InvoiceWorkflow {
     }
 }
 
-#[workflow_methods]
-impl InvoiceWorkflow {
-    #[run]
-    pub async fn run(ctx: &mut WorkflowContext<Self>, invoice: Invoice) -> WorkflowResult<String> {
-        let requests: Vec<PaymentRequest> = invoice
+/// What every step needs to know of the invoice, worked out once from the input.
+pub(crate) struct Plan {
+    pub invoice_id: String,
+    /// One payment request per line, in order.
+    pub requests: Vec<PaymentRequest>,
+    pub progress: Progress,
+    pub approval_timeout: Duration,
+    pub retry_limit: Option<Duration>,
+    pub refund_retry_cap: Duration,
+}
+
+impl Plan {
+    fn new(ctx: &WorkflowContext<InvoiceWorkflow>, invoice: &Invoice) -> Self {
+        let requests = invoice
             .lines
             .iter()
             .enumerate()
@@ -89,212 +112,93 @@ impl InvoiceWorkflow {
                 invoice_id: invoice.id.clone(),
                 line_number: index + 1,
                 line: line.clone(),
+                give_up_after_seconds: None,
             })
             .collect();
+        Self {
+            invoice_id: invoice.id.clone(),
+            requests,
+            progress: Progress::new(ctx, invoice),
+            approval_timeout: invoice.approval_timeout(),
+            retry_limit: invoice.payment_retry_limit(),
+            refund_retry_cap: invoice.refund_retry_cap(),
+        }
+    }
+}
+
+/// How an invoice ends: its final state, what the Web UI shows, and its result text.
+struct Ending {
+    state: InvoiceState,
+    details: String,
+    text: String,
+    /// A failed payment fails the workflow, with `text` as the failure's message.
+    fails_workflow: bool,
+}
+
+#[workflow_methods]
+impl InvoiceWorkflow {
+    #[run]
+    pub async fn run(
+        ctx: &mut WorkflowContext<Self>,
+        invoice: Invoice,
+    ) -> WorkflowResult<InvoiceOutcome> {
+        let plan = Plan::new(ctx, &invoice);
         report(ctx, |observer| observer.started(&invoice.id));
 
-        // Invoices started before this release publish nothing and replay exactly as they ran.
-        let progress = Progress {
-            publish: ctx.patched(VISIBILITY_PATCH),
-            total: format_amount(invoice.total_cents()),
-            lines: requests.len(),
-        };
-        let retry_limit = invoice.payment_retry_limit();
-        let mut receipts = Vec::with_capacity(requests.len());
-        let charging = operation_token(ctx);
-        for (charged, request) in requests.iter().enumerate() {
-            progress.enter(
-                ctx,
-                InvoiceStatus::ProcessingPayments,
-                format!(
-                    "Charging {} · {} lines, {} in all",
-                    request.label(),
-                    progress.lines,
-                    progress.total
-                ),
-            );
-            let charge = ctx.execute_activity(
-                PaymentActivities::process_payment,
-                request.clone(),
-                payment_options(
-                    format!("Charge {}", request.label()),
-                    &charging,
-                    retry_limit,
-                ),
-            );
-            match charge.await {
-                Ok(receipt) => receipts.push(receipt),
-                Err(error) => {
-                    // Never keep part of the money for an invoice that cannot be completed.
-                    progress.enter(
-                        ctx,
-                        InvoiceStatus::RefundingFailedPayment,
-                        format!(
-                            "Payment failed for {}: refunding {charged} line(s)",
-                            request.label()
-                        ),
-                    );
-                    let (reason, declined) = payment_failure(&error);
-                    // A charge that gave up (rather than being declined) may have gone through
-                    // at the gateway: it is refunded too, and a refund of nothing succeeds.
-                    // Only invoices with a retry limit can give up.
-                    let uncertain = !declined && retry_limit.is_some();
-                    let to_refund = &requests[..charged + usize::from(uncertain)];
-                    let refunds = refund(ctx, to_refund, retry_limit).await?;
-                    let failed = format!("payment for {} failed ({reason})", request.label());
-                    let outcome = if refunds.failed.is_empty() {
-                        InvoiceState::Failed
-                    } else {
-                        InvoiceState::NeedsAttention
-                    };
-                    let failure = if refunds.failed.is_empty() {
-                        progress.enter(
-                            ctx,
-                            InvoiceStatus::PaymentFailed,
-                            format!("Payment failed for {}; nothing is kept", request.label()),
-                        );
-                        let own = if uncertain {
-                            ", and so was any charge of it"
-                        } else {
-                            ""
-                        };
-                        format!(
-                            "{failed}; the {charged} line(s) charged before it were refunded{own}"
-                        )
-                    } else {
-                        let attention = refunds.attention();
-                        progress.enter(ctx, InvoiceStatus::NeedsAttention, attention.clone());
-                        format!("{failed}; needs attention: {attention}")
-                    };
-                    // A decision taken while charging is answered before the workflow ends.
-                    let handlers = ctx.clone();
-                    ctx.wait_condition(move |_| handlers.all_handlers_finished())
-                        .await?;
-                    report(ctx, |observer| observer.finished(&invoice.id, outcome));
-                    return Err(ApplicationFailure::new(failure).into());
-                }
-            }
-        }
-
-        let timeout = invoice.approval_timeout();
-        // Workflow time is the history's clock, so replay computes the same deadline.
-        let deadline_at = ctx.workflow_time().map(|now| now + timeout);
-        // Invoices started before decisions were recorded replay as they ran: no deadline
-        // check by time, nothing published when decided.
-        if ctx.patched(DECISION_PATCH) {
-            ctx.state_mut(|s| {
-                s.deadline = deadline_at;
-                s.publish_decision = true;
-            });
-        }
-        progress.enter_until(
-            ctx,
-            InvoiceStatus::AwaitingApproval,
-            format!(
-                "Awaiting approval until {}: {} charged on {} line(s)",
-                deadline_at.map_or_else(
-                    || crate::duration::describe(timeout),
-                    |at| humantime::format_rfc3339_seconds(at).to_string()
-                ),
-                progress.total,
-                progress.lines
-            ),
-            deadline_at,
-        );
-        let deadline_token = operation_token(ctx);
-        let deadline = ctx.timer(
-            TimerOptions::builder(timeout)
-                .summary(format!(
-                    "Approval deadline: {}",
-                    crate::duration::describe(timeout)
-                ))
-                .cancellation_token(deadline_token.clone())
-                .build(),
-        );
-        futures::pin_mut!(deadline);
-        temporalio_sdk::workflows::select! {
-            decided = ctx.wait_condition(|s: &Self| s.decision.is_some()) => {
-                decided?;
-                // Cancel rather than drop: a dropped timer would still fire into the history.
-                deadline.cancel();
-            }
-            _ = deadline.as_mut() => {}
+        // 1. Charge every line.
+        let receipts = match charging::charge_lines(ctx, &plan).await {
+            Charged::Every(receipts) => receipts,
+            Charged::Failed(failed) => return payment_failed(ctx, &plan, failed).await,
+            Charged::Cancelled { to_refund } => return cancel(ctx, &plan, &to_refund).await,
         };
 
-        let decided = ctx.state(|s| s.decision.clone());
-        let signed = |what: String| match &decided {
-            Some(record) => format!("{what} · {}", record.sentence()),
-            None => what,
-        };
-        match decided.as_ref().map(|record| record.decision) {
-            Some(Decision::Approve) => {
-                let details = signed(format!("Approved: {} charged", progress.total));
-                progress.decide(ctx, InvoiceStatus::Approved, details, decided.as_ref());
-                // The decide Update answers with the outcome: let it, before the workflow ends.
-                let handlers = ctx.clone();
-                ctx.wait_condition(move |_| handlers.all_handlers_finished())
-                    .await?;
-                report(ctx, |observer| {
-                    observer.finished(&invoice.id, InvoiceState::Approved);
-                });
-                Ok(status::approved_result(&receipts))
-            }
-            Some(Decision::Reject) => {
-                let details = signed(format!("Rejected: refunding {}", progress.total));
-                progress.decide(
-                    ctx,
-                    InvoiceStatus::RefundingRejected,
+        // 2. Wait for a human decision, until the deadline or a cancellation.
+        let verdict = approval::await_decision(ctx, &plan).await?;
+
+        // 3. Keep the charges, or refund them; then finish.
+        let total = &plan.progress.total;
+        let ending = match verdict {
+            Verdict::Approved(record) => {
+                let details = format!("Approved: {total} charged · {}", record.sentence());
+                plan.progress
+                    .decided(ctx, InvoiceStatus::Approved, details.clone(), &record);
+                Ending::completed(
+                    InvoiceState::Approved,
                     details,
-                    decided.as_ref(),
-                );
-                let refunds = refund(ctx, &requests, retry_limit).await?;
-                let handlers = ctx.clone();
-                if !refunds.failed.is_empty() {
-                    progress.enter(ctx, InvoiceStatus::NeedsAttention, refunds.attention());
-                    ctx.wait_condition(move |_| handlers.all_handlers_finished())
-                        .await?;
-                    report(ctx, |observer| {
-                        observer.finished(&invoice.id, InvoiceState::NeedsAttention);
-                    });
-                    return Ok(status::needs_attention_result(
-                        "rejected by approver",
-                        &refunds.receipts,
-                        &refunds.failed,
-                    ));
-                }
-                let details = signed(format!("Rejected: {} refunded", progress.total));
-                progress.enter(ctx, InvoiceStatus::Rejected, details);
-                ctx.wait_condition(move |_| handlers.all_handlers_finished())
-                    .await?;
-                report(ctx, |observer| {
-                    observer.finished(&invoice.id, InvoiceState::Rejected);
-                });
-                Ok(status::rejected_result(&refunds.receipts))
+                    outcome::approved_text(&receipts),
+                )
             }
-            None => {
+            Verdict::Rejected(record) => {
+                let sentence = record.sentence();
+                let details = format!("Rejected: refunding {total} · {sentence}");
+                plan.progress
+                    .decided(ctx, InvoiceStatus::RefundingRejected, details, &record);
+                match compensation::refund_until_settled(ctx, &plan, &plan.requests).await? {
+                    Compensation::Settled { receipts } => Ending::completed(
+                        InvoiceState::Rejected,
+                        format!("Rejected: {total} refunded · {sentence}"),
+                        outcome::rejected_text(&receipts),
+                    ),
+                    abandoned => Ending::abandoned("rejected by approver", abandoned),
+                }
+            }
+            Verdict::Expired => {
                 report(ctx, |observer| observer.expired(&invoice.id));
-                let details = format!("No decision in time: refunding {}", progress.total);
-                progress.enter(ctx, InvoiceStatus::RefundingTimedOut, details);
-                let refunds = refund(ctx, &requests, retry_limit).await?;
-                if !refunds.failed.is_empty() {
-                    progress.enter(ctx, InvoiceStatus::NeedsAttention, refunds.attention());
-                    report(ctx, |observer| {
-                        observer.finished(&invoice.id, InvoiceState::NeedsAttention);
-                    });
-                    return Ok(status::needs_attention_result(
-                        "no decision in time",
-                        &refunds.receipts,
-                        &refunds.failed,
-                    ));
+                let details = format!("No decision in time: refunding {total}");
+                plan.progress
+                    .step(ctx, InvoiceStatus::RefundingTimedOut, details);
+                match compensation::refund_until_settled(ctx, &plan, &plan.requests).await? {
+                    Compensation::Settled { receipts } => Ending::completed(
+                        InvoiceState::TimedOut,
+                        format!("No decision in time: {total} refunded"),
+                        outcome::timed_out_text(plan.approval_timeout, &receipts),
+                    ),
+                    abandoned => Ending::abandoned("no decision in time", abandoned),
                 }
-                let details = format!("No decision in time: {} refunded", progress.total);
-                progress.enter(ctx, InvoiceStatus::TimedOut, details);
-                report(ctx, |observer| {
-                    observer.finished(&invoice.id, InvoiceState::TimedOut);
-                });
-                Ok(status::timed_out_result(timeout, &refunds.receipts))
             }
-        }
+            Verdict::Cancelled => return cancel(ctx, &plan, &plan.requests).await,
+        };
+        finish(ctx, &plan, ending).await
     }
 
     /// The tutorial's approval signal (no payload). Its optional `invoice-decision` header
@@ -342,6 +246,7 @@ impl InvoiceWorkflow {
             decision::refusal(s.status, s.decision.as_ref(), s.deadline, now)
                 .or_else(|| duties.refusal(request.decision, &request.signature))
         });
+        // Its caller is told, and the history keeps the refusal with the Update.
         if let Some(refusal) = refused {
             return Err(refusal.into());
         }
@@ -351,8 +256,15 @@ impl InvoiceWorkflow {
             observer.decided(invoice_of(ctx.workflow_id()), &record, waited);
         });
         ctx.state_mut(|s| s.decision = Some(record));
-        ctx.wait_condition(|s: &Self| s.status.state().is_decided())
-            .await?;
+        let acting = never_cancelled();
+        let _ = ctx
+            .wait_condition_with_options(
+                |s: &Self| s.status.state().is_decided(),
+                WaitConditionOptions::builder()
+                    .cancellation_token(acting.clone())
+                    .build(),
+            )
+            .await;
         let info = ctx.info();
         let lines = input(&info)
             .map(|invoice| invoice.lines)
@@ -368,38 +280,347 @@ impl InvoiceWorkflow {
         }))
     }
 
+    /// Refuses a retry when no refund is failing.
+    #[update_validator(retry_refunds)]
+    pub fn validate_retry_refunds(
+        &self,
+        _ctx: &WorkflowContextView,
+        _request: &(),
+    ) -> Result<(), HandlerError> {
+        match self.refunds.retry_refusal(self.status.text()) {
+            Some(refusal) => Err(refusal.into()),
+            None => Ok(()),
+        }
+    }
+
+    /// Retries at once the refunds that keep failing, and answers once that round has run:
+    /// where the invoice stands, and which refunds still fail.
+    #[update]
+    pub async fn retry_refunds(
+        ctx: &mut WorkflowContext<Self>,
+        _request: (),
+    ) -> Result<RefundsOutcome, HandlerError> {
+        let seen = ctx.state_mut(|s| {
+            s.refunds.ask_retry();
+            s.refunds.rounds()
+        });
+        let retrying = never_cancelled();
+        let _ = ctx
+            .wait_condition_with_options(
+                move |s: &Self| s.refunds.rounds() > seen,
+                WaitConditionOptions::builder()
+                    .cancellation_token(retrying.clone())
+                    .build(),
+            )
+            .await;
+        Ok(ctx.state(Self::refunds_outcome))
+    }
+
+    /// Refuses a settlement that is malformed, or of a line whose refund is not failing.
+    #[update_validator(settle_refund)]
+    pub fn validate_settle_refund(
+        &self,
+        _ctx: &WorkflowContextView,
+        request: &SettlementRequest,
+    ) -> Result<(), HandlerError> {
+        match self.refunds.settle_refusal(request, self.status.text()) {
+            Some(refusal) => Err(refusal.into()),
+            None => Ok(()),
+        }
+    }
+
+    /// Settles by hand a line whose refund keeps failing, with who, why and how; the line is
+    /// not refunded again. Answers once the workflow has acted: finished, when it was the last
+    /// line failing.
+    #[update]
+    pub async fn settle_refund(
+        ctx: &mut WorkflowContext<Self>,
+        request: SettlementRequest,
+    ) -> Result<RefundsOutcome, HandlerError> {
+        let now = ctx.workflow_time();
+        let status = ctx.state(|s| s.status.text());
+        if let Some(refusal) = ctx.state(|s| s.refunds.settle_refusal(&request, status)) {
+            return Err(refusal.into());
+        }
+        let (settled, settlements, failing) = ctx.state_mut(|s| {
+            let settled = s.refunds.settle(request, now);
+            let settlements = s.refunds.settlements().to_vec();
+            let failing = s.refunds.failing_refunds().to_vec();
+            (settled, settlements, failing)
+        });
+        let Some(settled) = settled else {
+            return Err(RefundsRefusal::NothingFailing(status.to_owned()).into());
+        };
+        let _ = ctx.upsert_memo([
+            (SETTLEMENTS_MEMO, Some(MemoValue::new(settlements))),
+            (FAILING_REFUNDS_MEMO, Some(MemoValue::new(failing.clone()))),
+        ]);
+        report(ctx, |observer| {
+            observer.settled(invoice_of(ctx.workflow_id()), &settled);
+        });
+        if failing.is_empty() {
+            // The last one: answer once the invoice has finished.
+            let finishing = never_cancelled();
+            let _ = ctx
+                .wait_condition_with_options(
+                    |s: &Self| s.status != InvoiceStatus::NeedsAttention,
+                    WaitConditionOptions::builder()
+                        .cancellation_token(finishing.clone())
+                        .build(),
+                )
+                .await;
+        }
+        Ok(ctx.state(Self::refunds_outcome))
+    }
+
     #[query]
     pub fn get_status(&self, _ctx: &WorkflowContextView) -> String {
         self.status.text().to_owned()
     }
 
-    /// The status text and the decision, if one was taken.
+    /// The status text, the decision, and what a person needs beside them.
     #[query]
     pub fn get_details(&self, _ctx: &WorkflowContextView) -> InvoiceSnapshot {
         InvoiceSnapshot {
             status: self.status.text().to_owned(),
             decision: self.decision.clone(),
+            refused_decisions: self.refused.clone(),
+            cancellation: self.cancellation.clone(),
+            failing_refunds: self.refunds.failing_refunds().to_vec(),
+            settled_by_hand: self.refunds.settlements().to_vec(),
+            next_refund_retry: self
+                .refunds
+                .next_retry()
+                .map(|at| humantime::format_rfc3339_seconds(at).to_string()),
         }
     }
 }
 
+/// Step 3 after a failed charge: refund what was charged, then fail the workflow saying why.
+async fn payment_failed(
+    ctx: &WorkflowContext<InvoiceWorkflow>,
+    plan: &Plan,
+    failed: FailedCharge,
+) -> WorkflowResult<InvoiceOutcome> {
+    let FailedCharge {
+        label,
+        what,
+        charged_before,
+        uncertain,
+        to_refund,
+    } = failed;
+    // Never keep part of the money for an invoice that cannot be completed.
+    plan.progress.step(
+        ctx,
+        InvoiceStatus::RefundingFailedPayment,
+        format!("Payment failed for {label}: refunding {charged_before} line(s)"),
+    );
+    let ending = match compensation::refund_until_settled(ctx, plan, &to_refund).await? {
+        Compensation::Settled { .. } => {
+            let own = if uncertain {
+                ", and so was any charge of it"
+            } else {
+                ""
+            };
+            Ending {
+                state: InvoiceState::Failed,
+                details: format!("Payment failed for {label}; nothing is kept"),
+                text: format!(
+                    "{what}; the {charged_before} line(s) charged before it were refunded{own}"
+                ),
+                fails_workflow: true,
+            }
+        }
+        Compensation::Abandoned { failing, .. } => {
+            let attention = legacy_attention(&failing);
+            Ending {
+                state: InvoiceState::NeedsAttention,
+                details: attention.clone(),
+                text: format!("{what}; needs attention: {attention}"),
+                fails_workflow: true,
+            }
+        }
+    };
+    finish(ctx, plan, ending).await
+}
+
+/// Step 3 after a cancellation: refund `to_refund` (every line charged, and any whose charge
+/// may have gone through), then end as cancelled.
+async fn cancel(
+    ctx: &WorkflowContext<InvoiceWorkflow>,
+    plan: &Plan,
+    to_refund: &[PaymentRequest],
+) -> WorkflowResult<InvoiceOutcome> {
+    let record = CancellationRecord {
+        reason: ctx.cancellation_token().reason().filter(|r| !r.is_empty()),
+        at: ctx
+            .workflow_time()
+            .map(|at| humantime::format_rfc3339_seconds(at).to_string()),
+        by: None,
+    };
+    ctx.state_mut(|s| s.cancellation = Some(record.clone()));
+    let _ = ctx.upsert_memo([(CANCELLATION_MEMO, Some(MemoValue::new(record.clone())))]);
+    report(ctx, |observer| {
+        observer.cancelled(&plan.invoice_id, &record)
+    });
+    plan.progress.step(
+        ctx,
+        InvoiceStatus::RefundingCancelled,
+        format!(
+            "{}: refunding {} line(s)",
+            record.sentence(),
+            to_refund.len()
+        ),
+    );
+    let ending = match compensation::refund_until_settled(ctx, plan, to_refund).await? {
+        Compensation::Settled { receipts } => Ending::completed(
+            InvoiceState::Cancelled,
+            format!("{}: every charged line refunded", record.sentence()),
+            outcome::cancelled_text(&receipts),
+        ),
+        abandoned => Ending::abandoned("cancelled", abandoned),
+    };
+    finish(ctx, plan, ending).await
+}
+
+/// The last step of every path: announce the ending, let the handlers answer, report it, and
+/// end the workflow: completed with the outcome, cancelled with it as details, or failed.
+async fn finish(
+    ctx: &WorkflowContext<InvoiceWorkflow>,
+    plan: &Plan,
+    ending: Ending,
+) -> WorkflowResult<InvoiceOutcome> {
+    plan.progress
+        .step(ctx, InvoiceStatus::ended_in(ending.state), ending.details);
+    // A decision or a request about refunds taken meanwhile is answered before the end.
+    let handlers = ctx.clone();
+    let answering = never_cancelled();
+    let _ = ctx
+        .wait_condition_with_options(
+            move |_| handlers.all_handlers_finished(),
+            WaitConditionOptions::builder()
+                .cancellation_token(answering.clone())
+                .build(),
+        )
+        .await;
+    report(ctx, |observer| {
+        observer.finished(&plan.invoice_id, ending.state)
+    });
+    if ending.fails_workflow {
+        return Err(ApplicationFailure::new(ending.text).into());
+    }
+    let outcome = ctx.state(|s| InvoiceOutcome {
+        state: ending.state,
+        text: ending.text,
+        decision: s.decision.clone(),
+        cancellation: s.cancellation.clone(),
+        settled_by_hand: s.refunds.settlements().to_vec(),
+        refused_decisions: s.refused.clone(),
+    });
+    if outcome.state == InvoiceState::Cancelled {
+        return Err(WorkflowTermination::cancelled_with_details(outcome));
+    }
+    Ok(outcome)
+}
+
+impl Ending {
+    fn completed(state: InvoiceState, details: String, text: String) -> Self {
+        Self {
+            state,
+            details,
+            text,
+            fails_workflow: false,
+        }
+    }
+
+    /// Refunds failed for good on an invoice started before they were retried until settled.
+    fn abandoned(what: &str, compensation: Compensation) -> Self {
+        let (receipts, failing) = match compensation {
+            Compensation::Abandoned { receipts, failing } => (receipts, failing),
+            Compensation::Settled { receipts } => (receipts, Vec::new()),
+        };
+        Self::completed(
+            InvoiceState::NeedsAttention,
+            legacy_attention(&failing),
+            outcome::needs_attention_text(what, &receipts, &failing),
+        )
+    }
+}
+
+/// What a person must look into, for invoices whose failing refunds are not retried.
+fn legacy_attention(failing: &[crate::refunds::FailingRefund]) -> String {
+    let lines: Vec<String> = failing
+        .iter()
+        .map(|f| format!("refund of {} failed", f.sentence()))
+        .collect();
+    format!(
+        "{} refund(s) failed, the money is still charged: {}",
+        failing.len(),
+        lines.join("; ")
+    )
+}
+
 impl InvoiceWorkflow {
+    pub(crate) fn status(&self) -> InvoiceStatus {
+        self.status
+    }
+
+    pub(crate) fn enter(&mut self, status: InvoiceStatus) {
+        self.status = status;
+    }
+
+    pub(crate) fn decision(&self) -> Option<&DecisionRecord> {
+        self.decision.as_ref()
+    }
+
+    pub(crate) fn publishes_decisions(&self) -> bool {
+        self.publish_decision
+    }
+
+    /// From now on a decision at or after `deadline` is too late, and decisions are published.
+    pub(crate) fn record_decisions_until(&mut self, deadline: Option<SystemTime>) {
+        self.deadline = deadline;
+        self.publish_decision = true;
+    }
+
+    fn refunds_outcome(&self) -> RefundsOutcome {
+        RefundsOutcome {
+            state: self.status.state(),
+            status: self.status.text().to_owned(),
+            failing_refunds: self.refunds.failing_refunds().to_vec(),
+        }
+    }
+
+    /// Keeps a refused decision (the newest [`MAX_REFUSED_KEPT`]); answers all kept.
+    fn keep_refused(&mut self, refused: RefusedDecision) -> Vec<RefusedDecision> {
+        self.refused.push(refused);
+        if self.refused.len() > MAX_REFUSED_KEPT {
+            self.refused.remove(0);
+        }
+        self.refused.clone()
+    }
+
     fn take_signal(&mut self, ctx: &SyncWorkflowContext<Self>, decision: Decision) {
         let now = ctx.workflow_time();
-        if let Some(refusal) =
-            decision::refusal(self.status, self.decision.as_ref(), self.deadline, now)
-        {
-            // A signal gets no answer: it changes nothing, and the history keeps it.
-            let _ = refusal;
-            return;
-        }
         let signature = ctx
             .headers()
             .get(DECISION_HEADER)
             .and_then(|payload| serde_json::from_slice::<Signature>(&payload.data).ok())
             .filter(|signature| signature.check().is_ok())
             .unwrap_or_else(Signature::unknown_signal);
-        if duties(&ctx.info()).refusal(decision, &signature).is_some() {
+        let refused = decision::refusal(self.status, self.decision.as_ref(), self.deadline, now)
+            .or_else(|| duties(&ctx.info()).refusal(decision, &signature));
+        if let Some(refusal) = refused {
+            // A signal gets no answer: its refusal is recorded for whoever sent it to find.
+            // Invoices started before refusals were recorded keep only the signal.
+            if ctx.patched(REFUSAL_PATCH) {
+                let refused = RefusedDecision::new(decision, &signature, now, &refusal);
+                let all = self.keep_refused(refused.clone());
+                let _ = ctx.upsert_memo([(REFUSED_MEMO, Some(MemoValue::new(all)))]);
+                if let Some(observer) = self.observer.as_ref().filter(|_| !ctx.is_replaying()) {
+                    observer.refused(invoice_of(ctx.workflow_id()), &refused);
+                }
+            }
             return;
         }
         let record = DecisionRecord::new(decision, signature, now);
@@ -414,7 +635,10 @@ impl InvoiceWorkflow {
 
 /// Tells the observer, if there is one, of something happening now: nothing is reported while
 /// the workflow replays its history.
-fn report(ctx: &WorkflowContext<InvoiceWorkflow>, event: impl FnOnce(&dyn InvoiceObserver)) {
+pub(crate) fn report(
+    ctx: &WorkflowContext<InvoiceWorkflow>,
+    event: impl FnOnce(&dyn InvoiceObserver),
+) {
     if ctx.is_replaying() {
         return;
     }
@@ -447,211 +671,4 @@ fn duties(view: &WorkflowContextView) -> Duties {
         submitted_by: invoice.submitted_by,
         separated: invoice.separation_of_duties,
     })
-}
-
-/// Announces each step of an invoice: to the status query, to the Web UI (current details) and,
-/// for invoices started with [`VISIBILITY_PATCH`], to visibility (search attributes).
-struct Progress {
-    publish: bool,
-    total: String,
-    lines: usize,
-}
-
-impl Progress {
-    fn enter(
-        &self,
-        ctx: &WorkflowContext<InvoiceWorkflow>,
-        status: InvoiceStatus,
-        details: String,
-    ) {
-        self.enter_until(ctx, status, details, None);
-    }
-
-    /// Enters the status a decision leads to and, for invoices started with
-    /// [`DECISION_PATCH`], records the decision where people and listings find it once the
-    /// invoice has finished: the memo (all of it) and the `InvoiceDecidedBy` search attribute,
-    /// upserted with the state in one command.
-    fn decide(
-        &self,
-        ctx: &WorkflowContext<InvoiceWorkflow>,
-        status: InvoiceStatus,
-        details: String,
-        record: Option<&DecisionRecord>,
-    ) {
-        let record = record.filter(|_| ctx.state(|s| s.publish_decision));
-        if let Some(record) = record {
-            // A record always converts to JSON; should it not, the history still holds it.
-            let _ = ctx.upsert_memo([(DECISION_MEMO, Some(MemoValue::new(record.clone())))]);
-        }
-        self.enter_with(ctx, status, details, None, record);
-    }
-
-    fn enter_until(
-        &self,
-        ctx: &WorkflowContext<InvoiceWorkflow>,
-        status: InvoiceStatus,
-        details: String,
-        deadline: Option<SystemTime>,
-    ) {
-        self.enter_with(ctx, status, details, deadline, None);
-    }
-
-    fn enter_with(
-        &self,
-        ctx: &WorkflowContext<InvoiceWorkflow>,
-        status: InvoiceStatus,
-        details: String,
-        deadline: Option<SystemTime>,
-        decision: Option<&DecisionRecord>,
-    ) {
-        let previous = ctx.state(|s| s.status);
-        ctx.state_mut(|s| s.status = status);
-        // Not in the history: the Web UI reads it from the worker, so it costs no event.
-        ctx.set_current_details(details);
-        // One upsert per change of state (the first one too, for invoices started elsewhere
-        // without the attribute), so that the history stays short.
-        let changed = previous == InvoiceStatus::Received || previous.state() != status.state();
-        if self.publish && changed {
-            let mut updates = vec![STATE_ATTRIBUTE.value_set(status.state().as_str().to_owned())];
-            if let Some(deadline) = deadline {
-                updates.push(DEADLINE_ATTRIBUTE.value_set(deadline.into()));
-            }
-            if let Some(decision) = decision {
-                updates.push(DECIDED_BY_ATTRIBUTE.value_set(decision.by.clone()));
-            }
-            ctx.upsert_search_attributes(updates);
-        }
-    }
-}
-
-/// What a compensation did: the receipts of the refunds that went through, and the refunds
-/// that failed for good, each with its line and reason.
-struct Refunds {
-    receipts: Vec<String>,
-    failed: Vec<String>,
-}
-
-impl Refunds {
-    /// What a person must look into, for the status and the Web UI.
-    fn attention(&self) -> String {
-        format!(
-            "{} of {} refund(s) failed, the money is still charged: {}",
-            self.failed.len(),
-            self.failed.len() + self.receipts.len(),
-            self.failed.join("; ")
-        )
-    }
-}
-
-/// Refunds the given charged lines, one activity each. Every line's refund is attempted, even
-/// after one failed for good: compensation never stops halfway.
-async fn refund(
-    ctx: &WorkflowContext<InvoiceWorkflow>,
-    charged: &[PaymentRequest],
-    retry_limit: Option<Duration>,
-) -> WorkflowResult<Refunds> {
-    let mut refunds = Refunds {
-        receipts: Vec::with_capacity(charged.len()),
-        failed: Vec::new(),
-    };
-    let refunding = operation_token(ctx);
-    for request in charged {
-        let mut options = payment_options(
-            format!("Refund {}", request.label()),
-            &refunding,
-            retry_limit,
-        );
-        // Not started in the reply to the workflow task that schedules it: that reply also
-        // carries the answer to a rejection's decide Update, which should not wait for it.
-        options.do_not_eagerly_execute = true;
-        let refunded = ctx
-            .execute_activity(PaymentActivities::refund_payment, request.clone(), options)
-            .await;
-        match refunded {
-            Ok(receipt) => refunds.receipts.push(receipt),
-            // Invoices started before this release failed at the first refund that failed.
-            Err(error) if !ctx.patched(COMPENSATION_PATCH) => return Err(error.into()),
-            Err(error) => refunds.failed.push(format!(
-                "refund of {} failed ({})",
-                request.label(),
-                payment_failure(&error).0
-            )),
-        }
-    }
-    Ok(refunds)
-}
-
-/// The gateway's own words for why a payment failed (the innermost cause of the activity's
-/// failure; a timeout's cause is its last attempt's failure), and whether it was a definite
-/// decline rather than giving up.
-fn payment_failure(error: &ActivityExecutionError) -> (String, bool) {
-    use temporalio_common::protos::temporal::api::failure::v1::failure::FailureInfo;
-    let Some(mut failure) = error.failure() else {
-        return (error.to_string(), false);
-    };
-    // A timeout, or a failure that said it could be retried: the retry limit ended it.
-    let mut timed_out = false;
-    loop {
-        timed_out |= match &failure.failure_info {
-            Some(FailureInfo::TimeoutFailureInfo(_)) => true,
-            Some(FailureInfo::ApplicationFailureInfo(info)) => !info.non_retryable,
-            _ => false,
-        };
-        match failure.cause.as_deref() {
-            Some(cause) => failure = cause,
-            None => break,
-        }
-    }
-    if timed_out {
-        (
-            format!("gave up at the retry limit; last: {}", failure.message),
-            false,
-        )
-    } else {
-        (failure.message.clone(), true)
-    }
-}
-
-/// One charge or refund: 30 s per attempt, retried with backoff. Without a retry limit (an
-/// invoice started before there was one), for as long as it takes; with one, until it has
-/// passed, counted from the first attempt. A declined payment is never retried.
-fn payment_options(
-    summary: String,
-    token: &WorkflowCancellationToken,
-    retry_limit: Option<Duration>,
-) -> ActivityOptions {
-    let Some(limit) = retry_limit else {
-        return ActivityOptions::with_start_to_close_timeout(PAYMENT_ATTEMPT_TIMEOUT)
-            .summary(summary)
-            .cancellation_token(token.clone())
-            .build();
-    };
-    ActivityOptions::with_close_timeouts(ActivityCloseTimeouts::ScheduleAndStartToClose {
-        schedule_to_close: limit,
-        start_to_close: PAYMENT_ATTEMPT_TIMEOUT.min(limit),
-    })
-    .retry_policy(
-        RetryPolicy::builder()
-            .initial_interval(PAYMENT_RETRY_FIRST)
-            .backoff_coefficient(2.0)
-            .maximum_interval(PAYMENT_RETRY_MAX)
-            .build(),
-    )
-    .summary(summary)
-    .cancellation_token(token.clone())
-    .build()
-}
-
-/// A cancellation token for the workflow's timers and activities, owned by the workflow's own
-/// future. It follows the workflow's cancellation like the default token does, but unlike it,
-/// it is dropped with the future. Keep it in a local while its operations run: they hold it
-/// only weakly, so a token moved into their options would be gone at once.
-///
-/// Why not the default: temporalio-sdk 1.1 removes an operation's callback from its token only
-/// when the operation completes, and the callback holds the workflow context. The default token
-/// lives in that context, so a cancelled timer, or any operation still pending when the worker
-/// evicts the workflow from its cache, would keep the whole context alive for good: about 8 MB
-/// per 1,000 invoices a worker has run (docs/upstream/temporalio-workflow-context-retained.md).
-fn operation_token(ctx: &WorkflowContext<InvoiceWorkflow>) -> WorkflowCancellationToken {
-    ctx.cancellation_token().child_token()
 }
