@@ -36,7 +36,7 @@ fuzz cases="2000":
 # Re-record the replay histories in tests/histories from fresh end-to-end runs.
 record-histories:
     cargo build --workspace --all-targets
-    RECORD_HISTORIES=1 cargo test --workspace --test e2e -- lifecycle payments
+    RECORD_HISTORIES=1 cargo test --workspace --test e2e -- lifecycle payments money
 
 # The Temporal dev server with the Web UI on localhost:8233, state in .data/.
 server:
@@ -91,7 +91,23 @@ install *args="":
 fmt:
     cargo fmt --all
 
-# Check formatting and lints.
-lint:
+# Check formatting and lints: rustfmt, clippy (warnings denied) and shellcheck on the scripts.
+lint: shellcheck
     cargo fmt --all --check
     cargo clippy --workspace --all-targets -- -D warnings
+
+# Check the shell scripts with shellcheck (where it is missing, say how to install it; CI must have it).
+shellcheck:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    if ! command -v shellcheck >/dev/null 2>&1; then
+      if [ -n "${CI:-}" ]; then
+        echo "error: shellcheck is missing, and CI must check the scripts (scripts/test installs it where apt-get exists)" >&2
+        exit 1
+      fi
+      echo "note: shellcheck is not installed, so the shell scripts were not checked. Install it:" >&2
+      echo "  macOS: brew install shellcheck    Debian, Ubuntu: sudo apt-get install shellcheck" >&2
+      exit 0
+    fi
+    shellcheck --external-sources scripts/up scripts/test scripts/*.sh scripts/lib/*.sh .ci/run tests/scripts/*.sh
+    echo "shellcheck: scripts/up, scripts/test, scripts/*.sh, scripts/lib/*.sh, .ci/run and tests/scripts/*.sh are clean"

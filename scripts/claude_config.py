@@ -7,8 +7,9 @@ quick build. Other servers in the file are left exactly as they were; running it
 updates our entry instead of adding a second one.
 
 Usage: scripts/claude_config.py [--config PATH] [--binary PATH]
-Environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, INVOICE_APPROVAL_TIMEOUT are written into
-the entry's "env" block (defaults: localhost:7233, default, 5d).
+Environment: TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE are written into the entry's "env" block
+(defaults: localhost:7233, default). Nothing else is: the server's own defaults (the approval
+timeout and the rest, `mcp-server --help`) stay where the binary defines them.
 """
 
 import argparse
@@ -46,7 +47,6 @@ def server_entry(binary: Path) -> dict:
         "env": {
             "TEMPORAL_ADDRESS": os.environ.get("TEMPORAL_ADDRESS", "localhost:7233"),
             "TEMPORAL_NAMESPACE": os.environ.get("TEMPORAL_NAMESPACE", "default"),
-            "INVOICE_APPROVAL_TIMEOUT": os.environ.get("INVOICE_APPROVAL_TIMEOUT", "5d"),
         },
     }
 

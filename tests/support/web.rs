@@ -1,8 +1,8 @@
 //! The approval inbox under test, and what drives it:
 //!
 //! - [`InboxProcess`]: the real `approvals` binary on a free loopback port;
-//! - [`Browser`]: Debian's headless Chromium, driven through ChromeDriver (WebDriver) by
-//!   fantoccini, as a person's browser would be;
+//! - [`Browser`]: a headless Chromium (Debian's, or Chrome on a Mac: [`chrome`]), driven
+//!   through ChromeDriver (WebDriver) by fantoccini, as a person's browser would be;
 //! - [`http`]: a bare HTTP/1.1 request, for what no browser sends (a GET where a POST
 //!   belongs, a POST without the form's token).
 
@@ -16,9 +16,28 @@ use std::{
     time::{Duration, Instant},
 };
 
-/// Where Debian puts Chromium and its driver (`apt-get install chromium chromium-driver`).
+/// Where Debian puts Chromium and its driver (`apt-get install chromium chromium-driver`): the
+/// browser and driver the tests use unless `INVOICE_TEST_CHROME` and
+/// `INVOICE_TEST_CHROMEDRIVER` name others (scripts/test finds them, on a Mac too).
 pub const CHROMIUM: &str = "/usr/bin/chromium";
 pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// The Chrome or Chromium the tests drive: `INVOICE_TEST_CHROME`, else [`CHROMIUM`].
+pub fn chrome() -> String {
+    from_env_or("INVOICE_TEST_CHROME", CHROMIUM)
+}
+
+/// The ChromeDriver that drives it: `INVOICE_TEST_CHROMEDRIVER`, else [`CHROMEDRIVER`].
+pub fn chromedriver() -> String {
+    from_env_or("INVOICE_TEST_CHROMEDRIVER", CHROMEDRIVER)
+}
+
+fn from_env_or(variable: &str, default: &str) -> String {
+    std::env::var(variable)
+        .ok()
+        .filter(|path| !path.is_empty())
+        .unwrap_or_else(|| default.to_owned())
+}
 
 /// The real `approvals` binary, serving one dev server's invoices.
 pub struct InboxProcess {
@@ -82,15 +101,21 @@ pub struct Browser {
 
 impl Browser {
     pub async fn start() -> Self {
-        for needed in [CHROMIUM, CHROMEDRIVER] {
+        let (chrome, chromedriver) = (chrome(), chromedriver());
+        for (needed, variable) in [
+            (&chrome, "INVOICE_TEST_CHROME"),
+            (&chromedriver, "INVOICE_TEST_CHROMEDRIVER"),
+        ] {
             assert!(
                 std::path::Path::new(needed).exists(),
-                "{needed} is missing: install Debian's chromium and chromium-driver \
-                 (scripts/test does, as root)"
+                "{needed} is missing: install Chrome or Chromium and ChromeDriver (Debian, \
+                 Ubuntu: apt-get install chromium chromium-driver; macOS: brew install --cask \
+                 google-chrome chromedriver) and run scripts/test, which finds them, or set \
+                 {variable} to the right path"
             );
         }
         let port = free_port();
-        let driver = Command::new(CHROMEDRIVER)
+        let driver = Command::new(chromedriver)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -105,7 +130,7 @@ impl Browser {
         capabilities.insert(
             "goog:chromeOptions".to_owned(),
             json!({
-                "binary": CHROMIUM,
+                "binary": chrome,
                 "args": [
                     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                     "--disable-background-networking", "--disable-component-update",

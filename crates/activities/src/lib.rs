@@ -20,7 +20,7 @@ use temporalio_sdk::{
 };
 use workflows::{
     duration,
-    invoice::format_cents,
+    money::format_cents,
     payments::{GAVE_UP_FAILURE, Operation, PaymentRequest},
 };
 

@@ -50,6 +50,7 @@ async fn main() -> anyhow::Result<()> {
     // Before anything else: `--help`, `--version` and a bad flag end here (exit 0 or 2).
     let cli = cli::Cli::parse();
     logs::init(&cli.logs);
+    let stop = shutdown::StopSignal::install();
     let addr = cli.inbox_addr;
     let settings = connection::Settings::load("approvals", &cli.temporal)?;
     let listener = tokio::net::TcpListener::bind(&addr)
@@ -78,7 +79,7 @@ async fn main() -> anyhow::Result<()> {
         settings.namespace()
     );
     axum::serve(listener, router(app))
-        .with_graceful_shutdown(stop_requested())
+        .with_graceful_shutdown(async move { stop.requested().await })
         .await?;
     Ok(())
 }
@@ -302,15 +303,11 @@ async fn decide(
              from this inbox's page for this invoice). Open the invoice again to decide.",
         );
     }
-    let decision = match form.decision.as_deref() {
-        Some("approve") => Decision::Approve,
-        Some("reject") => Decision::Reject,
-        _ => {
-            return refuse(
-                StatusCode::BAD_REQUEST,
-                "choose Approve or Reject and refund.",
-            );
-        }
+    let Some(decision) = form.decision.as_deref().and_then(Decision::parse) else {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "choose Approve or Reject and refund.",
+        );
     };
     let by = match who(&app, &headers, form.by.as_deref()) {
         Ok(by) => by,
@@ -537,19 +534,4 @@ async fn not_found() -> Response {
         )),
     )
         .into_response()
-}
-
-/// Resolves on Ctrl-C or SIGTERM.
-async fn stop_requested() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut terminate = signal(SignalKind::terminate()).expect("the SIGTERM handler");
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = terminate.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = tokio::signal::ctrl_c().await;
 }

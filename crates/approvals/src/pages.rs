@@ -3,7 +3,10 @@
 
 use invoices::view::{InvoiceList, InvoiceListEntry, InvoiceView};
 use std::time::SystemTime;
-use workflows::{Decision, InvoiceState, invoice::format_amount};
+use workflows::{
+    Decision, InvoiceState,
+    money::{self, format_amount},
+};
 
 /// A form of one invoice's page.
 pub struct Form {
@@ -193,7 +196,7 @@ fn details(view: &InvoiceView) -> String {
             number + 1,
             escape(&line.item),
             escape(line.description.as_deref().unwrap_or("")),
-            format_amount((line.amount * 100.0).round() as i64)
+            format_amount(money::cents(line.amount))
         ));
     }
     html.push_str(&format!(
@@ -341,17 +344,9 @@ fn decision_form(invoice_id: &str, form: &Form) -> String {
          </form>",
         id = escape(invoice_id),
         token = escape(&form.token),
-        approve = decision_value(Decision::Approve),
-        reject = decision_value(Decision::Reject),
+        approve = Decision::Approve.as_str(),
+        reject = Decision::Reject.as_str(),
     )
-}
-
-/// The form's value for a decision, as the decision's JSON name.
-pub fn decision_value(decision: Decision) -> &'static str {
-    match decision {
-        Decision::Approve => "approve",
-        Decision::Reject => "reject",
-    }
 }
 
 /// "4 days 23 hours", "12 minutes", or "passed".

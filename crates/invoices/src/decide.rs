@@ -9,7 +9,8 @@
 
 use super::{
     InvoiceOpError, Invoices, OpResult,
-    history::{Facts, Observed},
+    history::{Described, StatusAnswer},
+    missing_handler::is_missing_handler,
     temporal::{bounded, refused},
 };
 use crate::view::{Contents, InvoiceView};
@@ -53,14 +54,6 @@ pub enum Delivery {
     Signalled,
 }
 
-/// The outcome of sending a decision, before the view is put together.
-enum Sent {
-    Acted(Box<DecisionOutcome>),
-    Accepted,
-    Pending,
-    Signalled,
-}
-
 impl Invoices {
     /// Sends the decision, and answers the invoice once the workflow has acted on it.
     pub async fn decide(&self, invoice_id: &str, request: DecisionRequest) -> OpResult<Decided> {
@@ -74,51 +67,48 @@ impl Invoices {
                 id: invoice_id.to_owned(),
                 reason: Refusal::Malformed(error).to_string(),
             })?;
-        let how = match self.send(&handle, invoice_id, &request).await? {
-            // The common case, in one round trip: the workflow's answer holds the invoice.
-            Sent::Acted(outcome) => {
-                if outcome.state.is_decided() {
-                    self.forget(invoice_id);
-                }
-                return Ok(Decided {
-                    view: acted_view(invoice_id, *outcome),
-                    how: Delivery::Acted,
-                });
+        let (how, outcome) = self.send(&handle, invoice_id, &request).await?;
+        // The common case, in one round trip: the workflow's answer holds the invoice.
+        if let Some(outcome) = outcome {
+            if outcome.state.is_decided() {
+                self.forget(invoice_id);
             }
-            Sent::Accepted => Delivery::Accepted,
-            Sent::Pending => Delivery::Pending,
-            Sent::Signalled => Delivery::Signalled,
-        };
+            return Ok(Decided {
+                view: acted_view(invoice_id, *outcome),
+                how,
+            });
+        }
         // The decision went through, but the workflow has not answered: describe what is
         // known, and never turn a decision taken into an error.
-        let facts = match self.facts(&handle, invoice_id).await {
-            Ok(facts) => facts,
+        let described = match self.description(&handle, invoice_id).await {
+            Ok(described) => described,
             Err(error) => {
                 tracing::warn!("decided on {invoice_id}, but its details are missing: {error}");
-                Facts::unknown()
+                Described::unknown()
             }
         };
-        let observed = match how {
+        let answer = match how {
             Delivery::Signalled | Delivery::Accepted => {
-                match self.observe(&handle, invoice_id).await {
-                    Ok(observed) => observed,
-                    Err(_) => Observed::published(&facts),
+                match self.ask_workflow(&handle, invoice_id).await {
+                    Ok(answer) => answer,
+                    Err(_) => StatusAnswer::published(&described),
                 }
             }
-            _ => Observed::published(&facts),
+            _ => StatusAnswer::published(&described),
         };
         Ok(Decided {
-            view: facts.view(invoice_id, observed),
+            view: described.view(invoice_id, answer),
             how,
         })
     }
 
+    /// Sends the decision: how it got there, and the workflow's answer when it acted on it.
     async fn send(
         &self,
         handle: &WorkflowHandle<Client, InvoiceWorkflow>,
         invoice_id: &str,
         request: &DecisionRequest,
-    ) -> OpResult<Sent> {
+    ) -> OpResult<(Delivery, Option<Box<DecisionOutcome>>)> {
         // One id for the Update: should it be retried, Temporal recognises it.
         let options = WorkflowStartUpdateOptions::builder()
             .update_id(self.request_id())
@@ -131,13 +121,13 @@ impl Invoices {
             // should a worker take it later) is the one taken, and the other is refused.
             Err(_) => {
                 self.signal(handle, invoice_id, request).await?;
-                return Ok(Sent::Pending);
+                return Ok((Delivery::Pending, None));
             }
             Ok(Err(WorkflowUpdateError::Failed(failure)))
-                if no_decide_handler(&failure.message) =>
+                if is_missing_handler(&failure.message) =>
             {
                 self.signal(handle, invoice_id, request).await?;
-                return Ok(Sent::Signalled);
+                return Ok((Delivery::Signalled, None));
             }
             Ok(Err(error)) => return Err(self.refusal(invoice_id, error).await),
         };
@@ -145,23 +135,23 @@ impl Invoices {
         // it (too late by workflow time); any other trouble from here on is ours, not the
         // decision's.
         match tokio::time::timeout(OUTCOME_LIMIT, update.get_result(RpcOptions::default())).await {
-            Ok(Ok(outcome)) => Ok(Sent::Acted(Box::new(outcome))),
+            Ok(Ok(outcome)) => Ok((Delivery::Acted, Some(Box::new(outcome)))),
             // A worker that rejects the Update in the same task reaches us here, with the
             // outcome already known: the tutorial's Python worker does, having no handler.
             Ok(Err(WorkflowUpdateError::Failed(failure)))
-                if no_decide_handler(&failure.message) =>
+                if is_missing_handler(&failure.message) =>
             {
                 self.signal(handle, invoice_id, request).await?;
-                Ok(Sent::Signalled)
+                Ok((Delivery::Signalled, None))
             }
             Ok(Err(error @ WorkflowUpdateError::Failed(_))) => {
                 Err(self.refusal(invoice_id, error).await)
             }
             Ok(Err(error)) => {
                 tracing::warn!("{invoice_id}: the decision was accepted; its outcome: {error}");
-                Ok(Sent::Accepted)
+                Ok((Delivery::Accepted, None))
             }
-            Err(_) => Ok(Sent::Accepted),
+            Err(_) => Ok((Delivery::Accepted, None)),
         }
     }
 
@@ -255,32 +245,4 @@ fn acted_view(invoice_id: &str, outcome: DecisionOutcome) -> InvoiceView {
     view.approval_deadline = outcome.approval_deadline;
     view.started_at = outcome.started_at;
     view
-}
-
-/// Whether an Update failure says the workflow has no `decide` handler, in the exact words of
-/// the SDKs (the tutorial's Python workflow, or a build of ours without it). The workflow's
-/// own refusals start otherwise, whatever names they quote.
-fn no_decide_handler(message: &str) -> bool {
-    message.starts_with("No update handler registered for update name")
-        || (message.starts_with("Update handler for '")
-            && message.contains("expected but not found"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::no_decide_handler;
-
-    #[test]
-    fn a_missing_handler_is_told_from_a_refusal_whatever_it_quotes() {
-        // The tutorial's Python worker, temporalio 1.x, word for word.
-        assert!(no_decide_handler(
-            "Update handler for 'decide' expected but not found, and there is no dynamic handler. known updates: []"
-        ));
-        assert!(no_decide_handler(
-            "No update handler registered for update name decide"
-        ));
-        assert!(!no_decide_handler(
-            "the invoice was already approved by ana via No update handler registered; the first decision stands"
-        ));
-    }
 }

@@ -27,7 +27,7 @@ use workflows::{
 
 /// What a status read finds: what the workflow says of itself while it runs (its answer to
 /// `get_details`), or how it ended once it has finished.
-pub(super) struct Observed {
+pub(super) struct StatusAnswer {
     pub snapshot: InvoiceSnapshot,
     /// The state it ended in, when its outcome says so.
     pub ended: Option<InvoiceState>,
@@ -40,7 +40,7 @@ pub(super) struct Observed {
     pub whole: bool,
 }
 
-impl Observed {
+impl StatusAnswer {
     /// What a running workflow of ours answered.
     pub fn running(snapshot: InvoiceSnapshot) -> Self {
         Self {
@@ -66,8 +66,8 @@ impl Observed {
 
     /// What the invoice last published (its state; the rest from its memo), when the
     /// workflow itself cannot be asked: no worker is running.
-    pub fn published(facts: &Facts) -> Self {
-        let status = match facts.published {
+    pub fn published(described: &Described) -> Self {
+        let status = match described.published {
             Some(InvoiceState::Processing) => InvoiceStatus::ProcessingPayments,
             Some(InvoiceState::Approved) => InvoiceStatus::Approved,
             Some(InvoiceState::Rejected) => InvoiceStatus::RefundingRejected,
@@ -115,7 +115,7 @@ impl Observed {
 
 /// What Temporal's description of an invoice says besides its status.
 #[derive(Clone, Debug)]
-pub(super) struct Facts {
+pub(super) struct Described {
     pub contents: Option<Contents>,
     pub started_at: Option<String>,
     pub approval_deadline: Option<String>,
@@ -133,12 +133,12 @@ pub(super) struct Facts {
     pub settled_by_hand: Vec<Settlement>,
 }
 
-impl Facts {
-    /// The facts in a workflow's description (or visibility record).
+impl Described {
+    /// The described in a workflow's description (or visibility record).
     pub fn of(info: &WorkflowExecutionInfo) -> Self {
         let attributes = info.search_attributes.as_ref();
         let memo = info.memo.as_ref();
-        Facts {
+        Described {
             contents: memo_contents(memo),
             started_at: info.start_time.map(|t| time_text(t.seconds, t.nanos)),
             approval_deadline: deadline(attributes),
@@ -156,23 +156,23 @@ impl Facts {
 
     /// Nothing known: an invoice whose description could not be read.
     pub fn unknown() -> Self {
-        Facts {
+        Described {
             running: true,
-            ..Facts::of(&WorkflowExecutionInfo::default())
+            ..Described::of(&WorkflowExecutionInfo::default())
         }
     }
 
-    /// Whether these facts stay true while the invoice runs: its lines and start never
+    /// Whether these described stay true while the invoice runs: its lines and start never
     /// change, and its deadline is set once, when every line is charged. (What the memo says
     /// of refunds and refusals may change; the workflow's own answer says it then.)
-    pub fn settled(&self) -> bool {
+    pub fn fixed_while_waiting(&self) -> bool {
         self.running && self.approval_deadline.is_some()
     }
 
-    /// The structured view of an invoice from its status and these facts.
-    pub fn view(self, invoice_id: &str, observed: Observed) -> InvoiceView {
-        let snapshot = observed.snapshot;
-        let state = observed
+    /// The structured view of an invoice from its status and these described.
+    pub fn view(self, invoice_id: &str, answer: StatusAnswer) -> InvoiceView {
+        let snapshot = answer.snapshot;
+        let state = answer
             .ended
             .or_else(|| InvoiceStatus::of_text(&snapshot.status).map(InvoiceStatus::state))
             .unwrap_or(match (self.running, self.published) {
@@ -194,9 +194,9 @@ impl Facts {
         view.approval_deadline = self.approval_deadline;
         view.started_at = self.started_at;
         view.closed_at = self.closed_at;
-        view.result = observed.result;
+        view.result = answer.result;
         // The workflow's own account, else what it last published in its memo.
-        if observed.whole {
+        if answer.whole {
             view.refused_decisions = snapshot.refused_decisions;
             view.cancellation = snapshot.cancellation;
             view.failing_refunds = snapshot.failing_refunds;
@@ -208,7 +208,7 @@ impl Facts {
             view.failing_refunds = self.failing_refunds;
             view.settled_by_hand = self.settled_by_hand;
         }
-        if observed.finished {
+        if answer.finished {
             view.failing_refunds.clear();
         }
         view
@@ -568,10 +568,10 @@ mod tests {
 
     #[test]
     fn a_view_without_a_record_says_what_the_outcome_says() {
-        let facts = Facts::of(&WorkflowExecutionInfo::default());
+        let described = Described::of(&WorkflowExecutionInfo::default());
         let outcome =
             InvoiceOutcome::of_result(serde_json::json!("Invoice rejected by approver")).unwrap();
-        let view = facts.view("INV-1", Observed::ended(outcome));
+        let view = described.view("INV-1", StatusAnswer::ended(outcome));
         assert_eq!(view.status, "Rejected by approver");
         assert_eq!(view.state, InvoiceState::Rejected);
         let decision = view.decision.unwrap();

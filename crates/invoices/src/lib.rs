@@ -8,6 +8,7 @@
 //! - `decide`: take a human decision through the workflow's `decide` Update;
 //! - `list`: page through invoices by state;
 //! - `refunds`: retry refunds that keep failing, or settle a line by hand;
+//! - [`missing_handler`]: the one place the SDKs' words are read;
 //! - [`history`]: the pure translation of Temporal's records (history, description,
 //!   visibility) into our views;
 //! - [`view`]: those views.
@@ -18,6 +19,7 @@
 mod decide;
 pub mod history;
 mod list;
+pub mod missing_handler;
 mod refunds;
 mod start;
 mod status;
@@ -28,7 +30,7 @@ pub use decide::{Decided, Delivery};
 pub use list::MAX_PAGE_SIZE;
 pub use refunds::RefundsAnswer;
 pub use start::Started;
-pub use status::Milestone;
+pub use status::PublishedState;
 
 use connection::{ConnectError, Settings};
 use std::{
@@ -147,9 +149,9 @@ pub struct Invoices {
     /// and hosts, so that a retried call is recognised and never decides twice.
     request_prefix: String,
     requests_sent: AtomicU64,
-    /// Facts of running invoices that no longer change (lines, start, deadline), so that a
+    /// Described of running invoices that no longer change (lines, start, deadline), so that a
     /// status read needs only the query.
-    settled: Mutex<HashMap<String, status::Facts>>,
+    waiting_descriptions: Mutex<HashMap<String, status::Described>>,
 }
 
 impl Invoices {
@@ -163,7 +165,7 @@ impl Invoices {
             client: OnceCell::new(),
             policy,
             requests_sent: AtomicU64::new(0),
-            settled: Mutex::default(),
+            waiting_descriptions: Mutex::default(),
         }
     }
 

@@ -72,7 +72,7 @@ impl Invoices {
                     line_count: contents.as_ref().map(|c| c.lines.len()),
                     total: contents
                         .as_ref()
-                        .map(|c| workflows::invoice::format_amount(c.total_cents)),
+                        .map(|c| workflows::money::format_amount(c.total_cents)),
                     total_cents: contents.as_ref().map(|c| c.total_cents),
                     approval_deadline: deadline(attributes),
                     started_at: info.start_time.map(|t| time_text(t.seconds, t.nanos)),

@@ -2,7 +2,7 @@
 
 use super::{
     InvoiceOpError, Invoices, OpResult,
-    history::{self, Observed},
+    history::{self, StatusAnswer},
     temporal::{CALL_LIMIT, bounded, refused},
 };
 use crate::view::InvoiceView;
@@ -92,9 +92,9 @@ impl Invoices {
         match self.details(invoice_id).await {
             Err(InvoiceOpError::NoWorker { .. }) => {
                 let handle = self.handle(invoice_id).await?;
-                let facts = self.facts(&handle, invoice_id).await?;
-                let observed = Observed::published(&facts);
-                Ok(facts.view(invoice_id, observed))
+                let described = self.description(&handle, invoice_id).await?;
+                let answer = StatusAnswer::published(&described);
+                Ok(described.view(invoice_id, answer))
             }
             other => other,
         }

@@ -3,7 +3,8 @@
 
 use super::{
     InvoiceOpError, Invoices, OpResult,
-    history::{self, Observed, closed_label, payload_json},
+    history::{self, StatusAnswer, closed_label, payload_json},
+    missing_handler::is_missing_handler,
     temporal::{CALL_LIMIT, bounded, refused},
 };
 use crate::view::InvoiceView;
@@ -16,12 +17,12 @@ use temporalio_client::{
 use temporalio_common::protos::temporal::api::common::v1::Payloads;
 use workflows::{InvoiceOutcome, InvoiceWorkflow};
 
-pub(super) use super::history::Facts;
+pub(super) use super::history::Described;
 
 /// An invoice's milestones, as Temporal records them: the state the workflow last published,
 /// whether it was decided, whether it has finished. What a resource subscriber hears about.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Milestone {
+pub struct PublishedState {
     pub state: Option<workflows::InvoiceState>,
     pub decided: bool,
     pub closed: bool,
@@ -33,8 +34,8 @@ const QUERY_LIMIT: Duration = Duration::from_secs(3);
 /// Longest wait for the `describe` that follows an unanswered query: a live server answers in
 /// milliseconds, and the whole status call stays under five seconds.
 const AFTER_QUERY_LIMIT: Duration = Duration::from_millis(1500);
-/// Most invoices whose settled facts are remembered (a few hundred bytes each).
-const MAX_SETTLED: usize = 1024;
+/// Most invoices whose settled described are remembered (a few hundred bytes each).
+const MAX_REMEMBERED: usize = 1024;
 
 impl Invoices {
     /// The invoice as it stands: its status and decision from the workflow (or its outcome),
@@ -66,89 +67,89 @@ impl Invoices {
         handle: &WorkflowHandle<Client, InvoiceWorkflow>,
         invoice_id: &str,
     ) -> OpResult<InvoiceView> {
-        let (observed, facts) = match self.settled_facts(invoice_id) {
-            // Once an invoice awaits approval, all but its status is settled: one query.
-            Some(facts) => {
-                let observed = self.observe(handle, invoice_id).await?;
-                if !observed.finished {
-                    return Ok(facts.view(invoice_id, observed));
+        let (answer, described) = match self.remembered(invoice_id) {
+            // Once an invoice awaits approval, all but its status is fixed: one query.
+            Some(described) => {
+                let answer = self.ask_workflow(handle, invoice_id).await?;
+                if !answer.finished {
+                    return Ok(described.view(invoice_id, answer));
                 }
-                // It has finished since: its close time is news, and it is settled no more.
+                // It has finished since: its close time is news, and it is fixed no more.
                 self.forget(invoice_id);
-                (observed, self.facts(handle, invoice_id).await?)
+                (answer, self.description(handle, invoice_id).await?)
             }
             None => {
-                let (observed, facts) = tokio::join!(
-                    self.observe(handle, invoice_id),
-                    self.facts(handle, invoice_id)
+                let (answer, described) = tokio::join!(
+                    self.ask_workflow(handle, invoice_id),
+                    self.description(handle, invoice_id)
                 );
-                (observed?, facts?)
+                (answer?, described?)
             }
         };
-        Ok(facts.view(invoice_id, observed))
+        Ok(described.view(invoice_id, answer))
     }
 
     /// Where the invoice stands in Temporal's own record of it, from one `describe`: needs no
     /// worker, so that it is cheap to poll.
-    pub async fn milestone(&self, invoice_id: &str) -> OpResult<Milestone> {
+    pub async fn published(&self, invoice_id: &str) -> OpResult<PublishedState> {
         let handle = self.handle(invoice_id).await?;
         let described = self.describe(&handle, invoice_id, CALL_LIMIT).await?;
         let info = described.raw().workflow_execution_info.clone();
-        let facts = Facts::of(&info.unwrap_or_default());
-        Ok(Milestone {
-            state: facts.published,
-            decided: facts.decision.is_some(),
-            closed: !facts.running,
+        let described = Described::of(&info.unwrap_or_default());
+        Ok(PublishedState {
+            state: described.published,
+            decided: described.decision.is_some(),
+            closed: !described.running,
         })
     }
 
-    /// What Temporal's description says of the invoice; remembered once settled.
-    pub(super) async fn facts(
+    /// What Temporal's description says of the invoice; remembered while fixed.
+    pub(super) async fn description(
         &self,
         handle: &WorkflowHandle<Client, InvoiceWorkflow>,
         invoice_id: &str,
-    ) -> OpResult<Facts> {
+    ) -> OpResult<Described> {
         let described = self.describe(handle, invoice_id, CALL_LIMIT).await?;
-        let facts = Facts::of(
+        let described = Described::of(
             &described
                 .raw()
                 .workflow_execution_info
                 .clone()
                 .unwrap_or_default(),
         );
-        if facts.settled() {
-            let mut settled = self.settled.lock().expect("settled facts");
-            if settled.len() >= MAX_SETTLED {
-                settled.clear();
+        if described.fixed_while_waiting() {
+            let mut remembered = self.waiting_descriptions.lock().expect("descriptions");
+            if remembered.len() >= MAX_REMEMBERED {
+                remembered.clear();
             }
-            settled.insert(invoice_id.to_owned(), facts.clone());
+            remembered.insert(invoice_id.to_owned(), described.clone());
         }
-        Ok(facts)
+        Ok(described)
     }
 
-    /// The remembered facts of a running invoice awaiting approval, if any.
-    pub(super) fn settled_facts(&self, invoice_id: &str) -> Option<Facts> {
-        self.settled
+    /// The remembered described of a running invoice awaiting approval, if any.
+    pub(super) fn remembered(&self, invoice_id: &str) -> Option<Described> {
+        self.waiting_descriptions
             .lock()
-            .expect("settled facts")
+            .expect("descriptions")
             .get(invoice_id)
             .cloned()
     }
 
     pub(super) fn forget(&self, invoice_id: &str) {
-        self.settled
+        self.waiting_descriptions
             .lock()
-            .expect("settled facts")
+            .expect("descriptions")
             .remove(invoice_id);
     }
 
     /// The invoice's status and decision: from the workflow itself while it runs, from its
     /// outcome once it has finished (which needs no worker).
-    pub(super) async fn observe(
+    pub(super) async fn ask_workflow(
         &self,
         handle: &WorkflowHandle<Client, InvoiceWorkflow>,
         invoice_id: &str,
-    ) -> OpResult<Observed> {
+    ) -> OpResult<StatusAnswer> {
         // One round trip for the common case, a running invoice. A closed one is refused by
         // the server at once (NotOpen) instead of being replayed on a worker.
         let options = || {
@@ -159,16 +160,16 @@ impl Invoices {
         let query = handle.query(InvoiceWorkflow::get_details, (), options());
         let snapshot = match tokio::time::timeout(QUERY_LIMIT, query).await {
             // The tutorial's workflow knows only get_status.
-            Ok(Err(WorkflowQueryError::Rpc(status))) if unknown_query(status.message()) => {
+            Ok(Err(WorkflowQueryError::Rpc(status))) if is_missing_handler(status.message()) => {
                 let query = handle.query(InvoiceWorkflow::get_status, (), options());
                 tokio::time::timeout(QUERY_LIMIT, query)
                     .await
-                    .map(|answer| answer.map(Observed::status_only))
+                    .map(|answer| answer.map(StatusAnswer::status_only))
             }
-            other => other.map(|answer| answer.map(Observed::running)),
+            other => other.map(|answer| answer.map(StatusAnswer::running)),
         };
         match snapshot {
-            Ok(Ok(observed)) => Ok(observed),
+            Ok(Ok(answer)) => Ok(answer),
             Ok(Err(WorkflowQueryError::Rejected { status })) => {
                 let status = status.unwrap_or(WorkflowExecutionStatus::Unknown);
                 self.final_status(handle, status).await
@@ -198,8 +199,8 @@ impl Invoices {
         &self,
         handle: &WorkflowHandle<Client, InvoiceWorkflow>,
         status: WorkflowExecutionStatus,
-    ) -> OpResult<Observed> {
-        let label = || Observed::closed(closed_label(status).to_owned(), None);
+    ) -> OpResult<StatusAnswer> {
+        let label = || StatusAnswer::closed(closed_label(status).to_owned(), None);
         if !matches!(
             status,
             WorkflowExecutionStatus::Completed
@@ -222,12 +223,12 @@ impl Invoices {
         let outcome = |payloads: Payloads| {
             let value = payload_json(Some(&payloads));
             match value.clone().and_then(InvoiceOutcome::of_result) {
-                Some(outcome) => Observed::ended(outcome),
+                Some(outcome) => StatusAnswer::ended(outcome),
                 None => {
                     let text = value
                         .and_then(|value| value.as_str().map(str::to_owned))
                         .unwrap_or_default();
-                    Observed::closed(text.clone(), Some(text))
+                    StatusAnswer::closed(text.clone(), Some(text))
                 }
             }
         };
@@ -241,31 +242,11 @@ impl Invoices {
                 }))
             }
             Err(WorkflowGetResultError::Cancelled { .. }) => Ok(label()),
-            Err(WorkflowGetResultError::Failed(failure)) => Ok(Observed::closed(
+            Err(WorkflowGetResultError::Failed(failure)) => Ok(StatusAnswer::closed(
                 format!("Failed: {}", failure.failure().message),
                 None,
             )),
             Err(error) => Err(refused("read the invoice outcome", error)),
         }
-    }
-}
-
-/// Whether a query failure says the workflow has no `get_details` handler: the tutorial's
-/// Python workflow ("Query handler for 'get_details' expected but not found") or a build of
-/// ours without it. A query's failure quotes no user input, so the words suffice.
-fn unknown_query(message: &str) -> bool {
-    message.contains("expected but not found") || message.contains("handler registered")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::unknown_query;
-
-    #[test]
-    fn a_missing_query_handler_is_recognised() {
-        assert!(unknown_query(
-            "Query handler for 'get_details' expected but not found, known queries: [get_status]"
-        ));
-        assert!(!unknown_query("workflow is not running"));
     }
 }

@@ -6,7 +6,7 @@ use serde::Serialize;
 use workflows::{
     Invoice, InvoiceLine, InvoiceState,
     decision::{DecisionRecord, RefusedDecision},
-    invoice::format_amount,
+    money::format_amount,
     outcome::CancellationRecord,
     refunds::{FailingRefund, Settlement},
 };

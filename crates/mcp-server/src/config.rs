@@ -11,7 +11,8 @@ use std::time::Duration;
 use workflows::{
     decision::{MAX_BY_LEN, UNKNOWN_SENDER},
     duration::{
-        self, DEFAULT_APPROVAL_TIMEOUT, DEFAULT_PAYMENT_RETRY_LIMIT, DEFAULT_REFUND_RETRY_CAP,
+        self, DEFAULT_APPROVAL_TIMEOUT, DEFAULT_APPROVAL_TIMEOUT_TEXT, DEFAULT_PAYMENT_RETRY_LIMIT,
+        DEFAULT_PAYMENT_RETRY_LIMIT_TEXT, DEFAULT_REFUND_RETRY_CAP, DEFAULT_REFUND_RETRY_CAP_TEXT,
     },
 };
 /// The inbox's address when nothing is configured (the `approvals` binary's default).
@@ -22,15 +23,15 @@ pub const DEFAULT_INBOX_URL: &str = "http://127.0.0.1:8234";
 #[command(version)]
 pub struct Cli {
     /// How long each new invoice waits for a decision: `30s`, `2m`, `5d`
-    #[arg(long, env = "INVOICE_APPROVAL_TIMEOUT", default_value = "5d", value_name = "DURATION",
+    #[arg(long, env = "INVOICE_APPROVAL_TIMEOUT", default_value = DEFAULT_APPROVAL_TIMEOUT_TEXT, value_name = "DURATION",
         value_parser = duration_or(DEFAULT_APPROVAL_TIMEOUT))]
     pub approval_timeout: Duration,
     /// How long each new invoice retries a failing charge or refund, counted from its first attempt that a worker started (time without a worker never counts)
-    #[arg(long, env = "PAYMENT_RETRY_LIMIT", default_value = "1h", value_name = "DURATION",
+    #[arg(long, env = "PAYMENT_RETRY_LIMIT", default_value = DEFAULT_PAYMENT_RETRY_LIMIT_TEXT, value_name = "DURATION",
         value_parser = duration_or(DEFAULT_PAYMENT_RETRY_LIMIT))]
     pub payment_retry_limit: Duration,
     /// The longest wait between two rounds of retries of refunds that keep failing (refunds are retried until every line is refunded or settled by hand)
-    #[arg(long, env = "REFUND_RETRY_CAP", default_value = "1h", value_name = "DURATION",
+    #[arg(long, env = "REFUND_RETRY_CAP", default_value = DEFAULT_REFUND_RETRY_CAP_TEXT, value_name = "DURATION",
         value_parser = duration_or(DEFAULT_REFUND_RETRY_CAP))]
     pub refund_retry_cap: Duration,
     /// Who decisions taken here are recorded as [default: the operating-system user]

@@ -4,9 +4,21 @@
 //! environment variables (`mcp-server --help`, and [`config`]). Temporal is reached lazily, on
 //! the first tool call, so the server is ready in milliseconds even when Temporal is down.
 //! Exits 0 when the client closes stdin.
+//!
+//! - [`server`]: the server's state; [`handler`] assembles it and serves MCP;
+//! - [`tools`]: one file per tool; [`resources`], [`prompts`], [`tasks`]: the rest of MCP;
+//! - [`decisions`]: taking a decision; [`person`]: the person's form (elicitation);
+//! - [`watch`]: following invoices for subscribers; [`answer`]: a tool's answer;
+//! - [`config`]: the command line; [`stdio`]: stdout kept for the protocol.
 
 mod answer;
 mod config;
+mod decisions;
+mod handler;
+mod person;
+mod prompts;
+mod resources;
+mod server;
 mod stdio;
 mod tasks;
 mod tools;
@@ -54,7 +66,7 @@ async fn run(cli: config::Cli) -> anyhow::Result<()> {
         },
     );
     let stdio = stdio::guarded();
-    let service = tools::InvoiceTools::new(invoices, &config)
+    let service = server::InvoiceServer::new(invoices, &config)
         .serve((stdio.input, stdio.output))
         .await?;
     let reason = service.waiting().await?;

@@ -4,7 +4,7 @@
 //! Each subscription follows its invoice through Temporal's record of it (a `describe`, which
 //! needs no worker) until the invoice finishes.
 
-use invoices::{InvoiceOpError, Invoices, Milestone};
+use invoices::{InvoiceOpError, Invoices, PublishedState};
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex, Weak},
@@ -21,7 +21,7 @@ const FOLLOW_INTERVAL: Duration = Duration::from_secs(1);
 pub async fn follow<F, Fut>(
     invoices: Arc<Invoices>,
     invoice_id: String,
-    mut last: Milestone,
+    mut last: PublishedState,
     mut changed: F,
 ) where
     F: FnMut() -> Fut,
@@ -29,7 +29,7 @@ pub async fn follow<F, Fut>(
 {
     while !last.closed {
         tokio::time::sleep(FOLLOW_INTERVAL).await;
-        match invoices.milestone(&invoice_id).await {
+        match invoices.published(&invoice_id).await {
             Ok(now) if now != last => {
                 if !changed().await {
                     return;

@@ -8,16 +8,16 @@
 //! Prometheus metrics are served too. Ctrl-C and SIGTERM are honoured at every moment,
 //! start-up included.
 
+mod audit;
 mod cli;
 mod metrics;
-mod report;
 
 use activities::{Faults, Payments, SimulatedGateway};
 use anyhow::Context;
+use audit::AuditTrail;
 use clap::Parser;
 use connection::Settings;
 use metrics::InvoiceMetrics;
-use report::Reporter;
 use std::{sync::Arc, time::Duration};
 use temporalio_common::telemetry::TelemetryOptions;
 use temporalio_sdk::{Runtime, Worker, WorkerOptions, runtime::RuntimeOptions};
@@ -49,7 +49,7 @@ async fn main() -> anyhow::Result<()> {
     let cli = cli::Cli::parse();
     logs::init(&cli.logs);
     // First of all, so that no moment of the start-up misses a Ctrl-C or SIGTERM.
-    let stop = StopSignal::install();
+    let stop = shutdown::StopSignal::install();
 
     let faults = Faults {
         decline: faults(&cli.payment_gateway_decline),
@@ -100,20 +100,20 @@ async fn main() -> anyhow::Result<()> {
         tokio::spawn(Arc::clone(&invoice_metrics).count_awaiting(client.clone()));
         invoice_metrics
     });
-    let reporter = Arc::new(Reporter::new(settings.identity(), invoice_metrics));
+    let audit = Arc::new(AuditTrail::new(settings.identity(), invoice_metrics));
     let runtime_options = RuntimeOptions::builder()
         .telemetry_options(telemetry)
         .build()
         .map_err(|e| anyhow::anyhow!("invalid runtime options: {e}"))?;
     let runtime = Runtime::from_current_tokio(runtime_options)
         .map_err(|e| anyhow::anyhow!("cannot start the Temporal runtime: {e}"))?;
-    let observer = Arc::clone(&reporter);
+    let observer = Arc::clone(&audit);
     let options = WorkerOptions::new(TASK_QUEUE)
         .register_workflow_with_factory::<InvoiceWorkflow, _>(move || {
             InvoiceWorkflow::observed_by(observer.clone())
         })
         .context("registering InvoiceWorkflow")?
-        .register_activities(Payments::new(Arc::new(gateway)).observed_by(reporter))
+        .register_activities(Payments::new(Arc::new(gateway)).observed_by(audit))
         .sticky_queue_schedule_to_start_timeout(STICKY_QUEUE_TIMEOUT)
         .max_cached_workflows(CACHED_WORKFLOWS)
         .build();
@@ -165,42 +165,5 @@ async fn connect_until_reachable(settings: &Settings) -> temporalio_client::Clie
                 tokio::time::sleep(Duration::from_secs(2)).await;
             }
         }
-    }
-}
-
-/// Ctrl-C or SIGTERM, listened for from the start of the process to its end, so that one that
-/// arrives while nothing is waiting for it is not lost.
-#[derive(Clone)]
-struct StopSignal(tokio::sync::watch::Receiver<bool>);
-
-impl StopSignal {
-    fn install() -> Self {
-        let (requested, receiver) = tokio::sync::watch::channel(false);
-        // Both handlers are in place before this returns, not when the task first runs.
-        #[cfg(unix)]
-        let (mut interrupt, mut terminate) = {
-            use tokio::signal::unix::{SignalKind, signal};
-            (
-                signal(SignalKind::interrupt()).expect("installing the SIGINT handler"),
-                signal(SignalKind::terminate()).expect("installing the SIGTERM handler"),
-            )
-        };
-        tokio::spawn(async move {
-            #[cfg(unix)]
-            tokio::select! {
-                _ = interrupt.recv() => {}
-                _ = terminate.recv() => {}
-            }
-            #[cfg(not(unix))]
-            let _ = tokio::signal::ctrl_c().await;
-            let _ = requested.send(true);
-        });
-        Self(receiver)
-    }
-
-    /// Resolves once a stop was asked for, at any time since [`Self::install`].
-    async fn requested(&self) {
-        let mut receiver = self.0.clone();
-        let _ = receiver.wait_for(|requested| *requested).await;
     }
 }

@@ -8,7 +8,7 @@ use crate::{
     duration,
     names::{CANCEL_REFUNDS_PATCH, DECISION_PATCH},
     payment_calls::{cancelled_with_invoice, never_cancelled},
-    workflow::Plan,
+    plan::Plan,
 };
 use temporalio_sdk::{
     CancellableFuture, TimerOptions, WaitConditionOptions, WorkflowContext, WorkflowResult,

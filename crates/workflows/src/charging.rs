@@ -6,8 +6,8 @@ use crate::{
     names::CANCEL_REFUNDS_PATCH,
     payment_calls::{OnCancel, PaymentFailure, cancelled_with_invoice, payment_options},
     payments::{PaymentActivities, PaymentRequest},
+    plan::Plan,
     status::InvoiceStatus,
-    workflow::Plan,
 };
 use temporalio_sdk::WorkflowContext;
 

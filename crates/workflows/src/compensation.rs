@@ -10,9 +10,10 @@ use crate::{
     names::{COMPENSATION_PATCH, FAILING_REFUNDS_MEMO, REFUND_RETRY_PATCH},
     payment_calls::{OnCancel, PaymentFailure, never_cancelled, payment_options},
     payments::{PaymentActivities, PaymentRequest},
+    plan::Plan,
     refunds::FailingRefund,
+    state::tell_observer,
     status::InvoiceStatus,
-    workflow::{Plan, report},
 };
 use std::time::Duration;
 use temporalio_common::MemoValue;
@@ -99,7 +100,7 @@ pub async fn refund_until_settled(
             FAILING_REFUNDS_MEMO,
             Some(MemoValue::new(failing_now.clone())),
         )]);
-        report(ctx, |observer| {
+        tell_observer(ctx, |observer| {
             observer.refunds_failing(&plan.invoice_id, &failing_now);
         });
         plan.progress.step(

@@ -19,9 +19,11 @@ pub const UNKNOWN_SENDER: &str = "unknown";
 /// The channel of a decision that came as one of the tutorial's signals.
 pub const VIA_SIGNAL: &str = "signal";
 
-/// A human's decision on an invoice awaiting approval.
+/// A human's decision on an invoice awaiting approval. Inline in schemas: a plain list of
+/// words, as MCP's elicitation forms take them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[schemars(inline)]
 pub enum Decision {
     Approve,
     Reject,
@@ -44,6 +46,13 @@ impl Decision {
         }
     }
 
+    /// The decision named by `text` ("approve" or "reject", as serde writes it).
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Approve, Self::Reject]
+            .into_iter()
+            .find(|decision| decision.as_str() == text)
+    }
+
     /// "Approved" or "Rejected", to start a sentence.
     pub fn heading(self) -> &'static str {
         match self {
@@ -64,6 +73,11 @@ pub struct Signature {
     pub reason: Option<String>,
     /// The channel the decision came through, such as "claude-ai" (an MCP client) or "signal".
     pub via: String,
+}
+
+/// A channel's name as a decision records it: cut to [`MAX_VIA_LEN`] characters.
+pub fn channel(name: &str) -> String {
+    name.chars().take(MAX_VIA_LEN).collect()
 }
 
 impl Signature {

@@ -5,12 +5,18 @@ use std::time::Duration;
 
 /// The approval timeout when none is configured: five days, as in the tutorial.
 pub const DEFAULT_APPROVAL_TIMEOUT: Duration = Duration::from_secs(5 * 24 * 60 * 60);
+/// The same, as a command line shows it (a test keeps the two equal).
+pub const DEFAULT_APPROVAL_TIMEOUT_TEXT: &str = "5d";
 
 /// How long a failing charge or refund is retried when nothing is configured.
 pub const DEFAULT_PAYMENT_RETRY_LIMIT: Duration = Duration::from_secs(60 * 60);
+/// The same, as a command line shows it.
+pub const DEFAULT_PAYMENT_RETRY_LIMIT_TEXT: &str = "1h";
 /// The longest wait between two rounds of retries of refunds that keep failing, when nothing
 /// is configured.
 pub const DEFAULT_REFUND_RETRY_CAP: Duration = Duration::from_secs(60 * 60);
+/// The same, as a command line shows it.
+pub const DEFAULT_REFUND_RETRY_CAP_TEXT: &str = "1h";
 
 /// Parses a human duration (`30s`, `2m`, `1h 30m`, `5d`). Must be at least one second and a
 /// whole number of seconds, since the workflow input carries seconds.
@@ -86,5 +92,19 @@ mod tests {
         assert_eq!(describe(Duration::from_secs(90)), "1 minute 30 seconds");
         assert_eq!(describe(Duration::from_secs(93_600)), "1 day 2 hours");
         assert_eq!(describe(Duration::ZERO), "0 seconds");
+    }
+
+    #[test]
+    fn the_defaults_read_as_their_texts() {
+        for (text, duration) in [
+            (DEFAULT_APPROVAL_TIMEOUT_TEXT, DEFAULT_APPROVAL_TIMEOUT),
+            (
+                DEFAULT_PAYMENT_RETRY_LIMIT_TEXT,
+                DEFAULT_PAYMENT_RETRY_LIMIT,
+            ),
+            (DEFAULT_REFUND_RETRY_CAP_TEXT, DEFAULT_REFUND_RETRY_CAP),
+        ] {
+            assert_eq!(parse(text), Ok(duration), "{text}");
+        }
     }
 }

@@ -4,7 +4,10 @@
 //! "amount": 5000.00, "description": "Frontend work"}]}`. Fields we do not know travel along
 //! unchanged, so a customer name or a due date still shows in the workflow's input.
 
-use crate::duration::{DEFAULT_APPROVAL_TIMEOUT, DEFAULT_REFUND_RETRY_CAP};
+use crate::{
+    duration::{DEFAULT_APPROVAL_TIMEOUT, DEFAULT_REFUND_RETRY_CAP},
+    money::format_amount,
+};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -265,89 +268,8 @@ impl InvoiceLine {
     /// The amount in whole cents. Exact for any amount `Invoice::from_json` accepted: at most
     /// two decimals and at most a billion dollars, so the nearest integer is the one written.
     pub fn cents(&self) -> i64 {
-        (self.amount * 100.0).round() as i64
+        crate::money::cents(self.amount)
     }
-}
-
-impl Invoice {
-    /// How `other` differs from this invoice as the caller wrote it (the fields the server
-    /// sets do not count), in words: empty when they are the same invoice.
-    pub fn differences(&self, other: &Invoice) -> Vec<String> {
-        let (ours, theirs) = (self.as_submitted(), other.as_submitted());
-        if ours == theirs {
-            return Vec::new();
-        }
-        let mut differences = Vec::new();
-        if ours.lines.len() != theirs.lines.len() {
-            differences.push(format!(
-                "{} line(s) there, {} here",
-                ours.lines.len(),
-                theirs.lines.len()
-            ));
-        }
-        for (number, (a, b)) in ours.lines.iter().zip(&theirs.lines).enumerate() {
-            let line = number + 1;
-            if a.item != b.item {
-                differences.push(format!(
-                    "line {line} item is {:?} there, {:?} here",
-                    a.item, b.item
-                ));
-            }
-            if a.cents() != b.cents() {
-                differences.push(format!(
-                    "line {line} amount is {} there, {} here",
-                    format_cents(a.cents()),
-                    format_cents(b.cents())
-                ));
-            }
-            if a.description != b.description {
-                differences.push(format!("line {line} description differs"));
-            }
-            if a.extra != b.extra {
-                differences.push(format!("line {line} has other extra fields"));
-            }
-        }
-        if ours.extra != theirs.extra {
-            let mut keys: Vec<&String> = ours
-                .extra
-                .iter()
-                .chain(&theirs.extra)
-                .filter(|(key, value)| {
-                    ours.extra.get(*key) != Some(value) || theirs.extra.get(*key) != Some(value)
-                })
-                .map(|(key, _)| key)
-                .collect();
-            keys.sort();
-            keys.dedup();
-            let keys: Vec<String> = keys.iter().map(|key| format!("{key:?}")).collect();
-            differences.push(format!("field(s) {} differ", keys.join(", ")));
-        }
-        if differences.is_empty() {
-            // Equal in every field we name, yet not equal: say so rather than nothing.
-            differences.push("the invoices differ".to_owned());
-        }
-        differences
-    }
-}
-
-/// Dollars and cents from whole cents, as in "$5000.00".
-pub fn format_cents(cents: i64) -> String {
-    let sign = if cents < 0 { "-" } else { "" };
-    format!("{sign}${}.{:02}", cents.abs() / 100, cents.abs() % 100)
-}
-
-/// Dollars and cents for people, thousands grouped: "$7,000.00".
-pub fn format_amount(cents: i64) -> String {
-    let dollars = (cents.abs() / 100).to_string();
-    let mut grouped = String::with_capacity(dollars.len() + dollars.len() / 3);
-    for (index, digit) in dollars.chars().enumerate() {
-        if index > 0 && (dollars.len() - index).is_multiple_of(3) {
-            grouped.push(',');
-        }
-        grouped.push(digit);
-    }
-    let sign = if cents < 0 { "-" } else { "" };
-    format!("{sign}${grouped}.{:02}", cents.abs() % 100)
 }
 
 fn check_id(id: Option<&Value>) -> Result<(), InvoiceError> {
@@ -588,49 +510,10 @@ mod tests {
     }
 
     #[test]
-    fn differences_are_named_and_server_fields_do_not_count() {
-        let first = Invoice::from_json(&tutorial_invoice()).unwrap();
-        let same = first.clone().with_approval_timeout(Duration::from_secs(60));
-        assert!(first.differences(&same).is_empty());
-        let mut changed = tutorial_invoice();
-        changed["lines"][1]["amount"] = json!(2500);
-        changed["customer"] = json!("ACME");
-        let changed = Invoice::from_json(&changed).unwrap();
-        assert_eq!(
-            first.differences(&changed),
-            [
-                "line 2 amount is $2000.00 there, $2500.00 here",
-                "field(s) \"customer\" differ"
-            ]
-        );
-    }
-
-    #[test]
     fn accepts_cents_exactly() {
         for amount in [0.01, 0.1, 19.99, 999_999_999.99, 1_000_000_000.0] {
             let value = json!({"id": "INV-1", "lines": [{"item": "a", "amount": amount}]});
             assert!(Invoice::from_json(&value).is_ok(), "{amount} was refused");
         }
-    }
-
-    #[test]
-    fn money_is_counted_in_whole_cents() {
-        assert_eq!(format_cents(500_000), "$5000.00");
-        assert_eq!(format_cents(1_990), "$19.90");
-        assert_eq!(format_cents(-5), "-$0.05");
-        assert_eq!(format_amount(700_000), "$7,000.00");
-        assert_eq!(format_amount(99_999), "$999.99");
-        assert_eq!(format_amount(100_000), "$1,000.00");
-        assert_eq!(format_amount(-123_456_789), "-$1,234,567.89");
-        // 0.1 + 0.2 is not 0.3 in floating point; in cents it is.
-        let value = json!({"id": "C-1", "lines": [
-            {"item": "a", "amount": 0.1}, {"item": "b", "amount": 0.2}, {"item": "c", "amount": 999999999.99}
-        ]});
-        let invoice = Invoice::from_json(&value).unwrap();
-        assert_eq!(invoice.total_cents(), 10 + 20 + 99_999_999_999);
-        assert_eq!(
-            invoice.summary(),
-            "Invoice C-1 · 3 lines · $1,000,000,000.29"
-        );
     }
 }

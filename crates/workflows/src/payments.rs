@@ -1,7 +1,7 @@
 //! The payment activities as the workflow sees them: names, input and output. The `activities`
 //! crate implements them; the workflow only needs this contract.
 
-use crate::invoice::{InvoiceLine, format_cents};
+use crate::{invoice::InvoiceLine, money::format_cents};
 use serde::{Deserialize, Serialize};
 use temporalio_macros::activity_definitions;
 use temporalio_sdk::activities::ActivityError;

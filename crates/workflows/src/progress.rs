@@ -5,7 +5,8 @@
 
 use crate::{
     DecisionRecord, InvoiceWorkflow,
-    invoice::{Invoice, format_amount},
+    invoice::Invoice,
+    money::format_amount,
     names::{
         DEADLINE_ATTRIBUTE, DECIDED_BY_ATTRIBUTE, DECISION_MEMO, STATE_ATTRIBUTE, VISIBILITY_PATCH,
     },

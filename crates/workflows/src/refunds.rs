@@ -5,7 +5,7 @@
 
 use crate::{
     decision::{MAX_BY_LEN, MAX_REASON_LEN, MAX_VIA_LEN},
-    invoice::format_amount,
+    money::format_amount,
     payments::PaymentRequest,
     status::InvoiceState,
 };

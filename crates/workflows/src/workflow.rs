@@ -11,129 +11,31 @@
 
 use crate::{
     approval::{self, Verdict},
-    charging::{self, Charged, FailedCharge},
+    charging::{self, Charged},
     compensation::{self, Compensation},
     decision::{
-        self, Decision, DecisionOutcome, DecisionRecord, DecisionRequest, Duties, MAX_REFUSED_KEPT,
-        Refusal, RefusedDecision, Signature,
+        self, Decision, DecisionOutcome, DecisionRecord, DecisionRequest, Duties, Refusal,
+        RefusedDecision, Signature,
     },
+    ending::{self, Ending},
     invoice::Invoice,
-    names::{
-        CANCELLATION_MEMO, DECISION_HEADER, FAILING_REFUNDS_MEMO, REFUSAL_PATCH, REFUSED_MEMO,
-        SETTLEMENTS_MEMO,
-    },
-    observer::InvoiceObserver,
-    outcome::{self, CancellationRecord, InvoiceOutcome},
+    names::{DECISION_HEADER, FAILING_REFUNDS_MEMO, REFUSAL_PATCH, REFUSED_MEMO, SETTLEMENTS_MEMO},
+    outcome::{self, InvoiceOutcome},
     payment_calls::never_cancelled,
-    payments::PaymentRequest,
-    progress::Progress,
-    refunds::{RefundBook, RefundsOutcome, RefundsRefusal, SettlementRequest},
+    plan::Plan,
+    refunds::{RefundsOutcome, RefundsRefusal, SettlementRequest},
+    state::{InvoiceWorkflow, tell_observer},
     status::{InvoiceSnapshot, InvoiceState, InvoiceStatus},
 };
-use std::{
-    sync::Arc,
-    time::{Duration, SystemTime},
-};
+use std::time::{Duration, SystemTime};
 use temporalio_common::MemoValue;
-use temporalio_macros::{workflow, workflow_methods};
+use temporalio_macros::workflow_methods;
 use temporalio_sdk::{
-    ApplicationFailure, SyncWorkflowContext, WaitConditionOptions, WorkflowContext,
-    WorkflowContextView, WorkflowResult, WorkflowTermination,
+    SyncWorkflowContext, WaitConditionOptions, WorkflowContext, WorkflowContextView, WorkflowResult,
 };
 
 /// What a handler may fail with: the SDK sends its text to the caller.
 type HandlerError = Box<dyn std::error::Error + Send + Sync>;
-
-#[workflow]
-pub struct InvoiceWorkflow {
-    status: InvoiceStatus,
-    /// The first decision taken; later ones change nothing.
-    decision: Option<DecisionRecord>,
-    /// When the approval wait ends, for invoices started with the decision patch: a decision
-    /// at or after it is too late, whatever order one workflow task delivers it in.
-    deadline: Option<SystemTime>,
-    /// Whether decisions are published (memo, search attribute): the decision patch again.
-    publish_decision: bool,
-    /// Decisions refused after they were sent, newest last (at most [`MAX_REFUSED_KEPT`]).
-    refused: Vec<RefusedDecision>,
-    /// The cancellation, once the invoice is cancelled.
-    cancellation: Option<CancellationRecord>,
-    /// Refunds that fail, and what people did about them.
-    pub(crate) refunds: RefundBook,
-    /// Who hears of this invoice's events as they happen (the worker's metrics and audit log).
-    /// Outside the history: it changes nothing the workflow does.
-    observer: Option<Arc<dyn InvoiceObserver>>,
-}
-
-impl Default for InvoiceWorkflow {
-    fn default() -> Self {
-        Self {
-            status: InvoiceStatus::Received,
-            decision: None,
-            deadline: None,
-            publish_decision: false,
-            refused: Vec::new(),
-            cancellation: None,
-            refunds: RefundBook::default(),
-            observer: None,
-        }
-    }
-}
-
-impl InvoiceWorkflow {
-    /// A new invoice workflow that tells `observer` what happens to it (register it with the
-    /// worker's `register_workflow_with_factory`).
-    pub fn observed_by(observer: Arc<dyn InvoiceObserver>) -> Self {
-        Self {
-            observer: Some(observer),
-            ..Self::default()
-        }
-    }
-}
-
-/// What every step needs to know of the invoice, worked out once from the input.
-pub(crate) struct Plan {
-    pub invoice_id: String,
-    /// One payment request per line, in order.
-    pub requests: Vec<PaymentRequest>,
-    pub progress: Progress,
-    pub approval_timeout: Duration,
-    pub retry_limit: Option<Duration>,
-    pub refund_retry_cap: Duration,
-}
-
-impl Plan {
-    fn new(ctx: &WorkflowContext<InvoiceWorkflow>, invoice: &Invoice) -> Self {
-        let requests = invoice
-            .lines
-            .iter()
-            .enumerate()
-            .map(|(index, line)| PaymentRequest {
-                invoice_id: invoice.id.clone(),
-                line_number: index + 1,
-                line: line.clone(),
-                give_up_after_seconds: None,
-            })
-            .collect();
-        Self {
-            invoice_id: invoice.id.clone(),
-            requests,
-            progress: Progress::new(ctx, invoice),
-            approval_timeout: invoice.approval_timeout(),
-            retry_limit: invoice.payment_retry_limit(),
-            refund_retry_cap: invoice.refund_retry_cap(),
-        }
-    }
-}
-
-/// How an invoice ends: its final state, what the Web UI shows, and its result text.
-struct Ending {
-    state: InvoiceState,
-    details: String,
-    text: String,
-    /// A failed payment fails the workflow, with `text` as the failure's message.
-    fails_workflow: bool,
-}
 
 #[workflow_methods]
 impl InvoiceWorkflow {
@@ -143,13 +45,15 @@ impl InvoiceWorkflow {
         invoice: Invoice,
     ) -> WorkflowResult<InvoiceOutcome> {
         let plan = Plan::new(ctx, &invoice);
-        report(ctx, |observer| observer.started(&invoice.id));
+        tell_observer(ctx, |observer| observer.started(&invoice.id));
 
         // 1. Charge every line.
         let receipts = match charging::charge_lines(ctx, &plan).await {
             Charged::Every(receipts) => receipts,
-            Charged::Failed(failed) => return payment_failed(ctx, &plan, failed).await,
-            Charged::Cancelled { to_refund } => return cancel(ctx, &plan, &to_refund).await,
+            Charged::Failed(failed) => return ending::payment_failed(ctx, &plan, failed).await,
+            Charged::Cancelled { to_refund } => {
+                return ending::cancel(ctx, &plan, &to_refund).await;
+            }
         };
 
         // 2. Wait for a human decision, until the deadline or a cancellation.
@@ -183,7 +87,7 @@ impl InvoiceWorkflow {
                 }
             }
             Verdict::Expired => {
-                report(ctx, |observer| observer.expired(&invoice.id));
+                tell_observer(ctx, |observer| observer.expired(&invoice.id));
                 let details = format!("No decision in time: refunding {total}");
                 plan.progress
                     .step(ctx, InvoiceStatus::RefundingTimedOut, details);
@@ -196,9 +100,9 @@ impl InvoiceWorkflow {
                     abandoned => Ending::abandoned("no decision in time", abandoned),
                 }
             }
-            Verdict::Cancelled => return cancel(ctx, &plan, &plan.requests).await,
+            Verdict::Cancelled => return ending::cancel(ctx, &plan, &plan.requests).await,
         };
-        finish(ctx, &plan, ending).await
+        ending::finish(ctx, &plan, ending).await
     }
 
     /// The tutorial's approval signal (no payload). Its optional `invoice-decision` header
@@ -252,7 +156,7 @@ impl InvoiceWorkflow {
         }
         let record = DecisionRecord::new(request.decision, request.signature, now);
         let waited = elapsed(ctx.info().start_time(), now);
-        report(ctx, |observer| {
+        tell_observer(ctx, |observer| {
             observer.decided(invoice_of(ctx.workflow_id()), &record, waited);
         });
         ctx.state_mut(|s| s.decision = Some(record));
@@ -355,7 +259,7 @@ impl InvoiceWorkflow {
             (SETTLEMENTS_MEMO, Some(MemoValue::new(settlements))),
             (FAILING_REFUNDS_MEMO, Some(MemoValue::new(failing.clone()))),
         ]);
-        report(ctx, |observer| {
+        tell_observer(ctx, |observer| {
             observer.settled(invoice_of(ctx.workflow_id()), &settled);
         });
         if failing.is_empty() {
@@ -396,210 +300,7 @@ impl InvoiceWorkflow {
     }
 }
 
-/// Step 3 after a failed charge: refund what was charged, then fail the workflow saying why.
-async fn payment_failed(
-    ctx: &WorkflowContext<InvoiceWorkflow>,
-    plan: &Plan,
-    failed: FailedCharge,
-) -> WorkflowResult<InvoiceOutcome> {
-    let FailedCharge {
-        label,
-        what,
-        charged_before,
-        uncertain,
-        to_refund,
-    } = failed;
-    // Never keep part of the money for an invoice that cannot be completed.
-    plan.progress.step(
-        ctx,
-        InvoiceStatus::RefundingFailedPayment,
-        format!("Payment failed for {label}: refunding {charged_before} line(s)"),
-    );
-    let ending = match compensation::refund_until_settled(ctx, plan, &to_refund).await? {
-        Compensation::Settled { .. } => {
-            let own = if uncertain {
-                ", and so was any charge of it"
-            } else {
-                ""
-            };
-            Ending {
-                state: InvoiceState::Failed,
-                details: format!("Payment failed for {label}; nothing is kept"),
-                text: format!(
-                    "{what}; the {charged_before} line(s) charged before it were refunded{own}"
-                ),
-                fails_workflow: true,
-            }
-        }
-        Compensation::Abandoned { failing, .. } => {
-            let attention = legacy_attention(&failing);
-            Ending {
-                state: InvoiceState::NeedsAttention,
-                details: attention.clone(),
-                text: format!("{what}; needs attention: {attention}"),
-                fails_workflow: true,
-            }
-        }
-    };
-    finish(ctx, plan, ending).await
-}
-
-/// Step 3 after a cancellation: refund `to_refund` (every line charged, and any whose charge
-/// may have gone through), then end as cancelled.
-async fn cancel(
-    ctx: &WorkflowContext<InvoiceWorkflow>,
-    plan: &Plan,
-    to_refund: &[PaymentRequest],
-) -> WorkflowResult<InvoiceOutcome> {
-    let record = CancellationRecord {
-        reason: ctx.cancellation_token().reason().filter(|r| !r.is_empty()),
-        at: ctx
-            .workflow_time()
-            .map(|at| humantime::format_rfc3339_seconds(at).to_string()),
-        by: None,
-    };
-    ctx.state_mut(|s| s.cancellation = Some(record.clone()));
-    let _ = ctx.upsert_memo([(CANCELLATION_MEMO, Some(MemoValue::new(record.clone())))]);
-    report(ctx, |observer| {
-        observer.cancelled(&plan.invoice_id, &record)
-    });
-    plan.progress.step(
-        ctx,
-        InvoiceStatus::RefundingCancelled,
-        format!(
-            "{}: refunding {} line(s)",
-            record.sentence(),
-            to_refund.len()
-        ),
-    );
-    let ending = match compensation::refund_until_settled(ctx, plan, to_refund).await? {
-        Compensation::Settled { receipts } => Ending::completed(
-            InvoiceState::Cancelled,
-            format!("{}: every charged line refunded", record.sentence()),
-            outcome::cancelled_text(&receipts),
-        ),
-        abandoned => Ending::abandoned("cancelled", abandoned),
-    };
-    finish(ctx, plan, ending).await
-}
-
-/// The last step of every path: announce the ending, let the handlers answer, report it, and
-/// end the workflow: completed with the outcome, cancelled with it as details, or failed.
-async fn finish(
-    ctx: &WorkflowContext<InvoiceWorkflow>,
-    plan: &Plan,
-    ending: Ending,
-) -> WorkflowResult<InvoiceOutcome> {
-    plan.progress
-        .step(ctx, InvoiceStatus::ended_in(ending.state), ending.details);
-    // A decision or a request about refunds taken meanwhile is answered before the end.
-    let handlers = ctx.clone();
-    let answering = never_cancelled();
-    let _ = ctx
-        .wait_condition_with_options(
-            move |_| handlers.all_handlers_finished(),
-            WaitConditionOptions::builder()
-                .cancellation_token(answering.clone())
-                .build(),
-        )
-        .await;
-    report(ctx, |observer| {
-        observer.finished(&plan.invoice_id, ending.state)
-    });
-    if ending.fails_workflow {
-        return Err(ApplicationFailure::new(ending.text).into());
-    }
-    let outcome = ctx.state(|s| InvoiceOutcome {
-        state: ending.state,
-        text: ending.text,
-        decision: s.decision.clone(),
-        cancellation: s.cancellation.clone(),
-        settled_by_hand: s.refunds.settlements().to_vec(),
-        refused_decisions: s.refused.clone(),
-    });
-    if outcome.state == InvoiceState::Cancelled {
-        return Err(WorkflowTermination::cancelled_with_details(outcome));
-    }
-    Ok(outcome)
-}
-
-impl Ending {
-    fn completed(state: InvoiceState, details: String, text: String) -> Self {
-        Self {
-            state,
-            details,
-            text,
-            fails_workflow: false,
-        }
-    }
-
-    /// Refunds failed for good on an invoice started before they were retried until settled.
-    fn abandoned(what: &str, compensation: Compensation) -> Self {
-        let (receipts, failing) = match compensation {
-            Compensation::Abandoned { receipts, failing } => (receipts, failing),
-            Compensation::Settled { receipts } => (receipts, Vec::new()),
-        };
-        Self::completed(
-            InvoiceState::NeedsAttention,
-            legacy_attention(&failing),
-            outcome::needs_attention_text(what, &receipts, &failing),
-        )
-    }
-}
-
-/// What a person must look into, for invoices whose failing refunds are not retried.
-fn legacy_attention(failing: &[crate::refunds::FailingRefund]) -> String {
-    let lines: Vec<String> = failing
-        .iter()
-        .map(|f| format!("refund of {} failed", f.sentence()))
-        .collect();
-    format!(
-        "{} refund(s) failed, the money is still charged: {}",
-        failing.len(),
-        lines.join("; ")
-    )
-}
-
 impl InvoiceWorkflow {
-    pub(crate) fn status(&self) -> InvoiceStatus {
-        self.status
-    }
-
-    pub(crate) fn enter(&mut self, status: InvoiceStatus) {
-        self.status = status;
-    }
-
-    pub(crate) fn decision(&self) -> Option<&DecisionRecord> {
-        self.decision.as_ref()
-    }
-
-    pub(crate) fn publishes_decisions(&self) -> bool {
-        self.publish_decision
-    }
-
-    /// From now on a decision at or after `deadline` is too late, and decisions are published.
-    pub(crate) fn record_decisions_until(&mut self, deadline: Option<SystemTime>) {
-        self.deadline = deadline;
-        self.publish_decision = true;
-    }
-
-    fn refunds_outcome(&self) -> RefundsOutcome {
-        RefundsOutcome {
-            state: self.status.state(),
-            status: self.status.text().to_owned(),
-            failing_refunds: self.refunds.failing_refunds().to_vec(),
-        }
-    }
-
-    /// Keeps a refused decision (the newest [`MAX_REFUSED_KEPT`]); answers all kept.
-    fn keep_refused(&mut self, refused: RefusedDecision) -> Vec<RefusedDecision> {
-        self.refused.push(refused);
-        if self.refused.len() > MAX_REFUSED_KEPT {
-            self.refused.remove(0);
-        }
-        self.refused.clone()
-    }
-
     fn take_signal(&mut self, ctx: &SyncWorkflowContext<Self>, decision: Decision) {
         let now = ctx.workflow_time();
         let signature = ctx
@@ -624,26 +325,12 @@ impl InvoiceWorkflow {
             return;
         }
         let record = DecisionRecord::new(decision, signature, now);
-        // As `report` does, for a signal handler's context.
+        // As `tell_observer` does, for a signal handler's context.
         if let Some(observer) = self.observer.as_ref().filter(|_| !ctx.is_replaying()) {
             let waited = elapsed(ctx.info().start_time(), now);
             observer.decided(invoice_of(ctx.workflow_id()), &record, waited);
         }
         self.decision = Some(record);
-    }
-}
-
-/// Tells the observer, if there is one, of something happening now: nothing is reported while
-/// the workflow replays its history.
-pub(crate) fn report(
-    ctx: &WorkflowContext<InvoiceWorkflow>,
-    event: impl FnOnce(&dyn InvoiceObserver),
-) {
-    if ctx.is_replaying() {
-        return;
-    }
-    if let Some(observer) = ctx.state(|s| s.observer.clone()) {
-        event(observer.as_ref());
     }
 }
 

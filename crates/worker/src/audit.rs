@@ -15,13 +15,13 @@ use workflows::{
     refunds::{FailingRefund, Settlement},
 };
 
-pub struct Reporter {
+pub struct AuditTrail {
     /// This worker, as Temporal knows it: who moved the money.
     identity: String,
     metrics: Option<Arc<InvoiceMetrics>>,
 }
 
-impl Reporter {
+impl AuditTrail {
     pub fn new(identity: &str, metrics: Option<Arc<InvoiceMetrics>>) -> Self {
         Self {
             identity: identity.to_owned(),
@@ -30,7 +30,7 @@ impl Reporter {
     }
 }
 
-impl InvoiceObserver for Reporter {
+impl InvoiceObserver for AuditTrail {
     fn started(&self, _invoice_id: &str) {
         if let Some(metrics) = &self.metrics {
             metrics.started();
@@ -137,7 +137,7 @@ impl InvoiceObserver for Reporter {
     }
 }
 
-impl PaymentObserver for Reporter {
+impl PaymentObserver for AuditTrail {
     fn moved(&self, movement: MoneyMoved<'_>) {
         let request = movement.request;
         let cents = u64::try_from(request.line.cents()).unwrap_or(0);
