@@ -17,11 +17,33 @@ default:
 up:
     scripts/up
 
+# Tests run at once in each test binary: the end-to-end ones mostly wait on Temporal, and share
+# one dev server (a namespace each), so more of them than cores keep both busy.
+test-threads := "8"
+
 # Build everything, then run every test (unit, replay, end to end).
 test:
     cargo build --workspace --all-targets
-    cargo test --workspace 2>&1 | tee target/test-output.log
+    cargo test --workspace -- --test-threads {{test-threads}} 2>&1 | tee target/test-output.log
     @awk '/^test result:/ { passed += $4; failed += $6 } END { printf "all tests: %d passed, %d failed\n", passed, failed }' target/test-output.log
+
+# What scripts/test and CI run: formatting, shellcheck, clippy and every test, compiling once.
+check: shellcheck
+    #!/usr/bin/env bash
+    set -euo pipefail
+    cargo fmt --all --check
+    # The workspace is built with clippy's driver wrapping rustc for its own crates, so the
+    # lints (warnings denied) come with the build instead of a second compilation of everything.
+    driver=$(rustup which clippy-driver 2>/dev/null || command -v clippy-driver || true)
+    if [ -z "$driver" ]; then
+      echo "note: no clippy-driver on this toolchain; linting in a compilation of its own" >&2
+      cargo clippy --workspace --all-targets -- -D warnings
+    else
+      export RUSTC_WORKSPACE_WRAPPER="$driver" CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
+    fi
+    cargo build --workspace --all-targets
+    cargo test --workspace -- --test-threads {{test-threads}} 2>&1 | tee target/test-output.log
+    awk '/^test result:/ { passed += $4; failed += $6 } END { printf "all tests: %d passed, %d failed\n", passed, failed }' target/test-output.log
 
 # The full soak: 200 invoices, random decisions, random worker kills (SOAK_SEED to replay).
 soak count="200":

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 #[tokio::test(flavor = "multi_thread")]
 async fn invalid_invoices_are_refused_before_anything_starts() {
     let server = DevServer::start().await;
-    let mcp = McpSession::start(&server.address, server.dir(), &[]).await;
+    let mcp = McpSession::start(&server, &[]).await;
 
     let line =
         |amount: Value| json!({"id": "BAD-1", "lines": [{"item": "Work", "amount": amount}]});
@@ -62,7 +62,7 @@ async fn invalid_invoices_are_refused_before_anything_starts() {
 async fn unknown_ids_duplicates_and_malformed_arguments_are_named() {
     let server = DevServer::start().await;
     let _worker = WorkerProcess::start(&server);
-    let mcp = McpSession::start(&server.address, server.dir(), &[]).await;
+    let mcp = McpSession::start(&server, &[]).await;
 
     for tool in ["get_invoice_status", "approve_invoice", "reject_invoice"] {
         let error = mcp
@@ -91,12 +91,7 @@ async fn unknown_ids_duplicates_and_malformed_arguments_are_named() {
     start_and_await_approval(&mcp, "DUP-1").await;
     // An agent retrying a start that timed out on its side: the same invoice is the same
     // invoice, and it has started (even through a server with another approval timeout).
-    let other = McpSession::start(
-        &server.address,
-        server.dir(),
-        &[("INVOICE_APPROVAL_TIMEOUT", "1h")],
-    )
-    .await;
+    let other = McpSession::start(&server, &[("INVOICE_APPROVAL_TIMEOUT", "1h")]).await;
     for session in [&mcp, &other] {
         let again = session
             .call(
@@ -135,7 +130,7 @@ async fn unknown_ids_duplicates_and_malformed_arguments_are_named() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_schema_the_model_sees_describes_an_invoice() {
     let server = DevServer::start().await;
-    let mcp = McpSession::start(&server.address, server.dir(), &[]).await;
+    let mcp = McpSession::start(&server, &[]).await;
     let tools = mcp.tools().await;
     let names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
     assert_eq!(names, harness::TOOL_NAMES);

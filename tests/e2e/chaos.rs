@@ -25,7 +25,7 @@ async fn a_worker_killed_between_booking_a_charge_and_reporting_it_charges_once(
     // Each booking is followed by 5 s of "network": the crash lands after the money moved and
     // before Temporal heard of it, the worst moment.
     let slow = WorkerProcess::start_with(&server, &[("PAYMENT_GATEWAY_LATENCY", "5s")]);
-    let mcp = McpSession::start(&server.address, server.dir(), &[]).await;
+    let mcp = McpSession::start(&server, &[]).await;
     mcp.call(
         "process_invoice",
         json!({"invoice_data": tutorial_invoice("INV-100")}),
@@ -54,7 +54,7 @@ async fn with_two_workers_one_killed_mid_run_the_other_finishes_everything() {
     let latency = [("PAYMENT_GATEWAY_LATENCY", "300ms")];
     let doomed = WorkerProcess::start_with(&server, &latency);
     let _survivor = WorkerProcess::start_with(&server, &latency);
-    let mcp = McpSession::start(&server.address, server.dir(), &[]).await;
+    let mcp = McpSession::start(&server, &[]).await;
 
     let ids: Vec<String> = (0..8).map(|n| format!("TWO-{n}")).collect();
     for id in &ids {
@@ -110,11 +110,11 @@ async fn with_two_workers_one_killed_mid_run_the_other_finishes_everything() {
 async fn an_mcp_server_killed_between_calls_loses_nothing() {
     let server = DevServer::start().await;
     let _worker = WorkerProcess::start(&server);
-    let first = McpSession::start(&server.address, server.dir(), &[]).await;
+    let first = McpSession::start(&server, &[]).await;
     start_and_await_approval(&first, "INV-200").await;
     first.kill();
 
-    let second = McpSession::start(&server.address, server.dir(), &[]).await;
+    let second = McpSession::start(&server, &[]).await;
     second
         .await_status("INV-200", "Awaiting approval", STEP)
         .await;
@@ -132,8 +132,8 @@ async fn an_mcp_server_killed_between_calls_loses_nothing() {
 async fn racing_starts_of_one_invoice_start_it_once() {
     let server = DevServer::start().await;
     let _worker = WorkerProcess::start(&server);
-    let a = McpSession::start(&server.address, server.dir(), &[]).await;
-    let b = McpSession::start(&server.address, server.dir(), &[]).await;
+    let a = McpSession::start(&server, &[]).await;
+    let b = McpSession::start(&server, &[]).await;
     let arguments = json!({"invoice_data": tutorial_invoice("RACE-1")});
     let (first, second) = tokio::join!(
         a.call("process_invoice", arguments.clone()),
@@ -164,8 +164,8 @@ async fn racing_starts_of_one_invoice_start_it_once() {
 async fn racing_approve_and_reject_record_one_decision() {
     let server = DevServer::start().await;
     let _worker = WorkerProcess::start(&server);
-    let a = McpSession::start(&server.address, server.dir(), &[]).await;
-    let b = McpSession::start(&server.address, server.dir(), &[]).await;
+    let a = McpSession::start(&server, &[]).await;
+    let b = McpSession::start(&server, &[]).await;
     for round in 0..3 {
         let id = format!("DUEL-{round}");
         start_and_await_approval(&a, &id).await;
@@ -251,13 +251,8 @@ async fn soak_random_decisions_under_random_worker_kills() {
         WorkerProcess::start_with(&server, &latency),
         WorkerProcess::start_with(&server, &latency),
     ];
-    let deciding = McpSession::start(&server.address, server.dir(), &[]).await;
-    let expiring = McpSession::start(
-        &server.address,
-        server.dir(),
-        &[("INVOICE_APPROVAL_TIMEOUT", "10s")],
-    )
-    .await;
+    let deciding = McpSession::start(&server, &[]).await;
+    let expiring = McpSession::start(&server, &[("INVOICE_APPROVAL_TIMEOUT", "10s")]).await;
 
     struct Soaked {
         id: String,

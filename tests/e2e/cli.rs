@@ -155,6 +155,7 @@ async fn a_flag_wins_over_its_environment_variable() {
     let mut command = tokio::process::Command::new(harness::binary("mcp-server"));
     command
         .args(["--temporal-address", &server.address])
+        .env("TEMPORAL_NAMESPACE", &server.namespace)
         .args(["--approver", "flag-person"])
         .env("TEMPORAL_ADDRESS", "127.0.0.1:1")
         .env("INVOICE_APPROVER", "env-person");

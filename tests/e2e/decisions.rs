@@ -11,12 +11,7 @@ use workflows::InvoiceWorkflow;
 async fn a_signal_held_until_past_the_deadline_is_too_late() {
     let server = DevServer::start().await;
     let first = WorkerProcess::start(&server);
-    let mcp = McpSession::start(
-        &server.address,
-        server.dir(),
-        &[("INVOICE_APPROVAL_TIMEOUT", "4s")],
-    )
-    .await;
+    let mcp = McpSession::start(&server, &[("INVOICE_APPROVAL_TIMEOUT", "4s")]).await;
     start_and_await_approval(&mcp, "LATE-1").await;
 
     // The tutorial's bare signal, sent before the deadline while no worker runs: the workflow
@@ -45,7 +40,7 @@ async fn a_rejection_survives_a_worker_killed_while_refunding() {
     let server = DevServer::start().await;
     let slow = [("PAYMENT_GATEWAY_LATENCY", "1s")];
     let first = WorkerProcess::start_with(&server, &slow);
-    let mcp = McpSession::start(&server.address, server.dir(), &[APPROVER]).await;
+    let mcp = McpSession::start(&server, &[APPROVER]).await;
     start_and_await_approval(&mcp, "KILL-1").await;
 
     let rejected = mcp
@@ -91,7 +86,7 @@ async fn a_rejection_survives_a_worker_killed_while_refunding() {
 async fn a_decision_sent_while_no_worker_runs_is_applied_when_one_returns() {
     let server = DevServer::start().await;
     let first = WorkerProcess::start(&server);
-    let mcp = McpSession::start(&server.address, server.dir(), &[APPROVER]).await;
+    let mcp = McpSession::start(&server, &[APPROVER]).await;
     start_and_await_approval(&mcp, "WAIT-1").await;
     first.kill();
 

@@ -15,7 +15,7 @@ use std::{
 async fn a_worker_killed_while_awaiting_approval_loses_nothing() {
     let server = DevServer::start().await;
     let first = WorkerProcess::start(&server);
-    let mcp = McpSession::start(&server.address, server.dir(), &[]).await;
+    let mcp = McpSession::start(&server, &[]).await;
     start_and_await_approval(&mcp, "INV-010").await;
 
     first.kill();
@@ -59,15 +59,11 @@ async fn a_worker_killed_while_awaiting_approval_loses_nothing() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn temporal_stopped_gives_prompt_errors_and_work_resumes_when_it_returns() {
-    let mut server = DevServer::start().await;
+    // Stopped and restarted: a server of its own.
+    let mut server = DevServer::start_own().await;
     let _worker = WorkerProcess::start(&server);
-    let mcp = McpSession::start(&server.address, server.dir(), &[]).await;
-    let expiring = McpSession::start(
-        &server.address,
-        server.dir(),
-        &[("INVOICE_APPROVAL_TIMEOUT", "8s")],
-    )
-    .await;
+    let mcp = McpSession::start(&server, &[]).await;
+    let expiring = McpSession::start(&server, &[("INVOICE_APPROVAL_TIMEOUT", "8s")]).await;
     start_and_await_approval(&mcp, "INV-020").await;
     start_and_await_approval(&expiring, "INV-022").await;
 
@@ -122,7 +118,7 @@ async fn an_mcp_server_started_without_temporal_answers_with_an_error() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap().port()
     });
-    let mcp = McpSession::start(&dead_address, server.dir(), &[]).await;
+    let mcp = McpSession::start_at(&dead_address, server.dir(), &[]).await;
     let started = Instant::now();
     let error = mcp.status("INV-030").await.err();
     assert!(

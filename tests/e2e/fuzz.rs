@@ -4,7 +4,7 @@
 //! many more cases (`FUZZ_CASES`).
 
 use crate::protocol::RawSession;
-use harness::{DevServer, TOOL_NAMES, WorkerProcess, search_attribute_flags};
+use harness::{DevServer, TOOL_NAMES, WorkerProcess};
 use proptest::{
     prelude::*,
     sample::select,
@@ -138,16 +138,16 @@ fn env_number<T: std::str::FromStr>(name: &str, default: T) -> T {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn arbitrary_tool_arguments_always_get_an_answer() {
-    let server = DevServer::start_with(&search_attribute_flags()).await;
+    let server = DevServer::start().await;
     let _worker = WorkerProcess::start(&server);
-    let address = server.address.clone();
+    let (address, namespace) = (server.address.clone(), server.namespace.clone());
     let cases = env_number("FUZZ_CASES", DEFAULT_CASES);
     let seed = env_number("FUZZ_SEED", DEFAULT_SEED);
     eprintln!("fuzz: {cases} cases, FUZZ_SEED={seed}");
 
     // The requests are synchronous (one line out, one line back): off the async threads.
     tokio::task::spawn_blocking(move || {
-        let session = RefCell::new(RawSession::start_with_temporal(&address));
+        let session = RefCell::new(RawSession::start_with_temporal(&address, &namespace));
         let mut seed_bytes = [0u8; 32];
         seed_bytes[..8].copy_from_slice(&seed.to_le_bytes());
         let config = Config {

@@ -57,7 +57,7 @@ impl ClientHandler for Person {
 async fn person_session(server: &DevServer, person: Person) -> RunningService<RoleClient, Person> {
     let mut command = tokio::process::Command::new(binary("mcp-server"));
     command
-        .env("TEMPORAL_ADDRESS", &server.address)
+        .envs(server.env())
         .env("INVOICE_APPROVER", "sam")
         .env(HUMAN.0, HUMAN.1);
     let (transport, _) = TokioChildProcess::builder(command)
@@ -91,7 +91,7 @@ async fn call(
 async fn without_a_form_the_model_cannot_decide_and_gets_the_inbox_link() {
     let server = DevServer::start().await;
     let _worker = WorkerProcess::start(&server);
-    let mcp = McpSession::start(&server.address, server.dir(), &[HUMAN]).await;
+    let mcp = McpSession::start(&server, &[HUMAN]).await;
     start_and_await_approval(&mcp, "HUM-1").await;
 
     let tools = mcp.tools().await;
@@ -122,7 +122,7 @@ async fn without_a_form_the_model_cannot_decide_and_gets_the_inbox_link() {
 async fn with_a_form_only_the_persons_accepting_answer_decides() {
     let server = DevServer::start().await;
     let _worker = WorkerProcess::start(&server);
-    let mcp = McpSession::start(&server.address, server.dir(), &[HUMAN]).await;
+    let mcp = McpSession::start(&server, &[HUMAN]).await;
     start_and_await_approval(&mcp, "HUM-2").await;
     start_and_await_approval(&mcp, "HUM-3").await;
 

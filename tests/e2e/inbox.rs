@@ -27,12 +27,7 @@ async fn a_person_lists_opens_approves_and_rejects_in_the_browser() {
     let server = DevServer::start().await;
     let _worker = WorkerProcess::start(&server);
     // The agent submits as sam; ana decides in the inbox.
-    let mcp = McpSession::start(
-        &server.address,
-        server.dir(),
-        &[("INVOICE_APPROVER", "sam")],
-    )
-    .await;
+    let mcp = McpSession::start(&server, &[("INVOICE_APPROVER", "sam")]).await;
     for id in ["WEB-1", "WEB-2", "WEB-3"] {
         start_and_await_approval(&mcp, id).await;
     }
@@ -113,16 +108,11 @@ async fn a_person_lists_opens_approves_and_rejects_in_the_browser() {
 async fn the_inbox_says_the_right_thing_for_an_expired_invoice_and_a_missing_worker() {
     let server = DevServer::start().await;
     let worker = WorkerProcess::start(&server);
-    let mcp = McpSession::start(
-        &server.address,
-        server.dir(),
-        &[("INVOICE_APPROVAL_TIMEOUT", "3s")],
-    )
-    .await;
+    let mcp = McpSession::start(&server, &[("INVOICE_APPROVAL_TIMEOUT", "3s")]).await;
     start_and_await_approval(&mcp, "OLD-1").await;
     mcp.await_status("OLD-1", "Approval timeout - invoice rejected", STEP)
         .await;
-    let patient = McpSession::start(&server.address, server.dir(), &[]).await;
+    let patient = McpSession::start(&server, &[]).await;
     start_and_await_approval(&patient, "DOWN-1").await;
     let inbox = InboxProcess::start(&server, &[]);
     let browser = Browser::start().await;
@@ -166,8 +156,7 @@ async fn only_a_post_with_a_valid_token_by_someone_else_than_the_submitter_decid
     let server = DevServer::start().await;
     let _worker = WorkerProcess::start(&server);
     let mcp = McpSession::start(
-        &server.address,
-        server.dir(),
+        &server,
         &[
             ("INVOICE_APPROVER", "sam"),
             ("INVOICE_SEPARATION_OF_DUTIES", "on"),
@@ -273,7 +262,7 @@ async fn only_a_post_with_a_valid_token_by_someone_else_than_the_submitter_decid
 async fn behind_a_signing_in_proxy_the_identity_comes_from_its_header() {
     let server = DevServer::start().await;
     let _worker = WorkerProcess::start(&server);
-    let mcp = McpSession::start(&server.address, server.dir(), &[]).await;
+    let mcp = McpSession::start(&server, &[]).await;
     start_and_await_approval(&mcp, "SSO-1").await;
     let inbox = InboxProcess::start(
         &server,
@@ -309,8 +298,7 @@ async fn behind_a_signing_in_proxy_the_identity_comes_from_its_header() {
 async fn the_submitter_cannot_approve_even_before_the_invoice_first_runs() {
     let server = DevServer::start().await;
     let mcp = McpSession::start(
-        &server.address,
-        server.dir(),
+        &server,
         &[
             ("INVOICE_APPROVER", "sam"),
             ("INVOICE_SEPARATION_OF_DUTIES", "on"),

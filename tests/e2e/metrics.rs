@@ -42,13 +42,8 @@ async fn the_worker_counts_every_outcome_decision_and_movement_of_money() {
             ("PAYMENT_GATEWAY_REFUND_DECLINE", "Stuck refund"),
         ],
     );
-    let mcp = McpSession::start(&server.address, server.dir(), &[]).await;
-    let expiring = McpSession::start(
-        &server.address,
-        server.dir(),
-        &[("INVOICE_APPROVAL_TIMEOUT", "2s")],
-    )
-    .await;
+    let mcp = McpSession::start(&server, &[]).await;
+    let expiring = McpSession::start(&server, &[("INVOICE_APPROVAL_TIMEOUT", "2s")]).await;
     let decide = |tool: &'static str, id: &'static str| {
         let mcp = &mcp;
         async move {

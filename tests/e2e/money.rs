@@ -78,7 +78,7 @@ async fn await_listed(mcp: &McpSession, state: &str, id: &str, listed: bool) {
 async fn cancelling_an_invoice_awaiting_approval_refunds_every_line() {
     let server = DevServer::start().await;
     let _worker = WorkerProcess::start(&server);
-    let mcp = McpSession::start(&server.address, server.dir(), &[]).await;
+    let mcp = McpSession::start(&server, &[]).await;
     start_and_await_approval(&mcp, "CANCEL-1").await;
     await_listed(&mcp, "awaiting_approval", "CANCEL-1", true).await;
 
@@ -126,7 +126,7 @@ async fn cancelling_an_invoice_awaiting_approval_refunds_every_line() {
 async fn cancelling_during_a_slow_charge_leaves_nothing_charged() {
     let server = DevServer::start().await;
     let _worker = WorkerProcess::start_with(&server, &[("PAYMENT_GATEWAY_LATENCY", "2s")]);
-    let mcp = McpSession::start(&server.address, server.dir(), &[]).await;
+    let mcp = McpSession::start(&server, &[]).await;
     mcp.call(
         "process_invoice",
         json!({"invoice_data": harness::tutorial_invoice("CANCEL-2")}),
@@ -159,12 +159,7 @@ async fn cancelling_during_a_slow_charge_leaves_nothing_charged() {
 async fn time_without_a_worker_never_counts_against_the_retry_limit() {
     let server = DevServer::start().await;
     let limit = Duration::from_secs(4);
-    let mcp = McpSession::start(
-        &server.address,
-        server.dir(),
-        &[("PAYMENT_RETRY_LIMIT", "4s")],
-    )
-    .await;
+    let mcp = McpSession::start(&server, &[("PAYMENT_RETRY_LIMIT", "4s")]).await;
     // The gateway fails the first charge once; then the worker is gone.
     let failing = WorkerProcess::start_with(
         &server,
@@ -208,7 +203,7 @@ async fn a_declined_refund_needs_attention_until_it_is_retried_or_settled() {
     let server = DevServer::start().await;
     let stuck = [("PAYMENT_GATEWAY_REFUND_DECLINE", "Web Development")];
     let worker = WorkerProcess::start_with(&server, &stuck);
-    let mcp = McpSession::start(&server.address, server.dir(), &[APPROVER]).await;
+    let mcp = McpSession::start(&server, &[APPROVER]).await;
     for id in ["STUCK-1", "STUCK-2"] {
         start_and_await_approval(&mcp, id).await;
         mcp.call(
@@ -307,7 +302,7 @@ async fn a_declined_refund_needs_attention_until_it_is_retried_or_settled() {
 async fn a_finished_invoice_sent_again_is_answered_as_finished() {
     let server = DevServer::start().await;
     let _worker = WorkerProcess::start(&server);
-    let mcp = McpSession::start(&server.address, server.dir(), &[]).await;
+    let mcp = McpSession::start(&server, &[]).await;
     start_and_await_approval(&mcp, "DONE-1").await;
     mcp.call("approve_invoice", json!({"invoice_id": "DONE-1"}))
         .await
@@ -335,12 +330,7 @@ async fn a_finished_invoice_sent_again_is_answered_as_finished() {
 async fn a_submitters_own_approval_sent_without_a_worker_is_refused_and_shown() {
     let server = DevServer::start().await;
     let first = WorkerProcess::start(&server);
-    let mcp = McpSession::start(
-        &server.address,
-        server.dir(),
-        &[APPROVER, ("INVOICE_SEPARATION_OF_DUTIES", "on")],
-    )
-    .await;
+    let mcp = McpSession::start(&server, &[APPROVER, ("INVOICE_SEPARATION_OF_DUTIES", "on")]).await;
     start_and_await_approval(&mcp, "OWN-1").await;
     first.kill();
 

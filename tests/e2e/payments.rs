@@ -46,7 +46,7 @@ async fn a_declined_charge_refunds_the_lines_charged_before_it() {
     let server = DevServer::start().await;
     let _worker =
         WorkerProcess::start_with(&server, &[("PAYMENT_GATEWAY_DECLINE", "Design Services")]);
-    let mcp = McpSession::start(&server.address, server.dir(), &[]).await;
+    let mcp = McpSession::start(&server, &[]).await;
     let started = Instant::now();
     process(&mcp, "DECLINE-1").await;
 
@@ -80,12 +80,7 @@ async fn a_charge_that_keeps_failing_gives_up_at_the_retry_limit() {
         &server,
         &[("PAYMENT_GATEWAY_UNAVAILABLE", "Design Services")],
     );
-    let mcp = McpSession::start(
-        &server.address,
-        server.dir(),
-        &[("PAYMENT_RETRY_LIMIT", "4s")],
-    )
-    .await;
+    let mcp = McpSession::start(&server, &[("PAYMENT_RETRY_LIMIT", "4s")]).await;
     process(&mcp, "OUTAGE-1").await;
     // Retried meanwhile: still charging.
     mcp.await_status("OUTAGE-1", "Processing payments", STEP)

@@ -22,13 +22,14 @@ pub struct RawSession {
 impl RawSession {
     fn start() -> Self {
         // Temporal is deliberately unreachable: nothing here may get as far as starting work.
-        Self::start_with_temporal("127.0.0.1:1")
+        Self::start_with_temporal("127.0.0.1:1", "default")
     }
 
     /// A session with an mcp-server for the Temporal server at `address`.
-    pub fn start_with_temporal(address: &str) -> Self {
+    pub fn start_with_temporal(address: &str, namespace: &str) -> Self {
         let mut child = Command::new(binary("mcp-server"))
             .env("TEMPORAL_ADDRESS", address)
+            .env("TEMPORAL_NAMESPACE", namespace)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

@@ -8,7 +8,7 @@ use serde_json::json;
 async fn mcp_server_memory_stays_flat_over_ten_thousand_calls() {
     let server = DevServer::start().await;
     let _worker = WorkerProcess::start(&server);
-    let mcp = McpSession::start(&server.address, server.dir(), &[]).await;
+    let mcp = McpSession::start(&server, &[]).await;
     start_and_await_approval(&mcp, "MEM-1").await;
 
     for _ in 0..100 {

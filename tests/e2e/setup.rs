@@ -171,7 +171,7 @@ async fn the_demo_session_runs_as_the_readme_shows() {
     let _worker = harness::WorkerProcess::start(&server);
     let output = tokio::process::Command::new(harness::binary("examples/demo"))
         .arg(harness::binary("mcp-server"))
-        .env("TEMPORAL_ADDRESS", &server.address)
+        .envs(server.env())
         .output()
         .await
         .expect("run the demo");
@@ -244,6 +244,18 @@ struct Script {
 impl Script {
     fn start(mut command: Command, output: PathBuf) -> Self {
         let log = File::create(&output).expect("the script's output file");
+        // A terminal's job starts with Ctrl-C and SIGTERM handled by default. Whatever ran the
+        // tests may ignore them (a background job, nohup), and bash cannot trap a signal that
+        // was ignored when it started, so the script starts as a terminal's job would.
+        unsafe {
+            use std::os::unix::process::CommandExt;
+            command.pre_exec(|| {
+                for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+                    libc::signal(signal, libc::SIG_DFL);
+                }
+                Ok(())
+            });
+        }
         let child = command
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("the script's output file"))

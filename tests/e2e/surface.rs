@@ -4,7 +4,7 @@
 //! the pending-approvals prompt, and what the Web UI shows (summary, current details).
 
 use crate::{STEP, start_and_await_approval};
-use harness::{DevServer, McpSession, Reply, WorkerProcess, search_attribute_flags};
+use harness::{DevServer, McpSession, Reply, WorkerProcess};
 use rmcp::model::{GetPromptRequestParams, ReadResourceRequestParams, ResourceContents};
 use serde_json::{Value, json};
 use std::{collections::HashMap, time::Instant};
@@ -63,7 +63,7 @@ fn structured(reply: Reply, tool: &str, schemas: &HashMap<String, Value>) -> Val
 async fn tools_declare_output_schemas_and_annotations() {
     // No Temporal needed to describe the tools.
     let dir = tempfile::tempdir().unwrap();
-    let mcp = McpSession::start("127.0.0.1:1", dir.path(), &[]).await;
+    let mcp = McpSession::start_at("127.0.0.1:1", dir.path(), &[]).await;
     let tools = mcp.tools().await;
     let by_name: HashMap<_, _> = tools.iter().map(|t| (t.name.to_string(), t)).collect();
     let mut names: Vec<_> = by_name.keys().cloned().collect();
@@ -99,9 +99,9 @@ async fn tools_declare_output_schemas_and_annotations() {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_invoice_answers_in_structure_from_start_to_result() {
     // Registered at start, as `just server` and `scripts/up` do.
-    let server = DevServer::start_with(&search_attribute_flags()).await;
+    let server = DevServer::start().await;
     let _worker = WorkerProcess::start(&server);
-    let mcp = McpSession::start(&server.address, server.dir(), &[crate::APPROVER]).await;
+    let mcp = McpSession::start(&server, &[crate::APPROVER]).await;
     let schemas = output_schemas(&mcp).await;
 
     let started = mcp
@@ -290,7 +290,7 @@ async fn list_invoices_pages_newest_first_on_a_plain_dev_server() {
     // worker and the MCP server register them.
     let server = DevServer::start().await;
     let _worker = WorkerProcess::start(&server);
-    let mcp = McpSession::start(&server.address, server.dir(), &[]).await;
+    let mcp = McpSession::start(&server, &[]).await;
     let schemas = output_schemas(&mcp).await;
 
     for n in 1..=5 {
@@ -383,7 +383,12 @@ fn temporal(server: &DevServer, args: &[&str]) -> String {
     let cli = std::env::var("TEMPORAL_CLI").unwrap_or_else(|_| "temporal".to_owned());
     let output = std::process::Command::new(cli)
         .args(args)
-        .args(["--address", &server.address])
+        .args([
+            "--address",
+            &server.address,
+            "--namespace",
+            &server.namespace,
+        ])
         .output()
         .expect("run the temporal CLI");
     assert!(output.status.success(), "temporal {args:?}: {output:?}");
@@ -402,7 +407,7 @@ async fn the_sdks_words_for_a_missing_handler_are_the_ones_recognised() {
     use temporalio_common::data_converters::RawValue;
     let server = DevServer::start().await;
     let _worker = WorkerProcess::start(&server);
-    let mcp = McpSession::start(&server.address, server.dir(), &[]).await;
+    let mcp = McpSession::start(&server, &[]).await;
     crate::start_and_await_approval(&mcp, "SDK-1").await;
     let handle = server
         .client()

@@ -94,7 +94,7 @@ fn one_line(id: &str, item: &str) -> Value {
 async fn an_invoice_is_a_task_whose_input_is_the_decision() {
     let server = DevServer::start().await;
     let _worker = WorkerProcess::start(&server);
-    let session = VersionedSession::start(&server.address, server.dir(), &[], V2026, true).await;
+    let session = VersionedSession::start(&server, &[], V2026, true).await;
 
     let task = start_task(&session, tutorial_invoice("T-APPROVE")).await;
     assert_eq!(task, "invoice-T-APPROVE");
@@ -140,15 +140,9 @@ async fn tasks_end_in_every_outcome() {
             ("PAYMENT_GATEWAY_REFUND_DECLINE", "Stuck refund"),
         ],
     );
-    let session = VersionedSession::start(&server.address, server.dir(), &[], V2026, true).await;
-    let expiring = VersionedSession::start(
-        &server.address,
-        server.dir(),
-        &[("INVOICE_APPROVAL_TIMEOUT", "2s")],
-        V2026,
-        true,
-    )
-    .await;
+    let session = VersionedSession::start(&server, &[], V2026, true).await;
+    let expiring =
+        VersionedSession::start(&server, &[("INVOICE_APPROVAL_TIMEOUT", "2s")], V2026, true).await;
 
     let rejected = start_task(&session, tutorial_invoice("T-REJECT")).await;
     let expired = start_task(&expiring, tutorial_invoice("T-EXPIRE")).await;
@@ -201,12 +195,12 @@ async fn tasks_end_in_every_outcome() {
 async fn a_restarted_server_answers_for_the_tasks_of_the_one_before() {
     let server = DevServer::start().await;
     let _worker = WorkerProcess::start(&server);
-    let first = VersionedSession::start(&server.address, server.dir(), &[], V2026, true).await;
+    let first = VersionedSession::start(&server, &[], V2026, true).await;
     let task = start_task(&first, tutorial_invoice("T-RESTART")).await;
     await_task(&first, &task, TaskStatus::InputRequired).await;
     drop(first); // The client goes, and with it the server process.
 
-    let second = VersionedSession::start(&server.address, server.dir(), &[], V2026, true).await;
+    let second = VersionedSession::start(&server, &[], V2026, true).await;
     await_task(&second, &task, TaskStatus::InputRequired).await;
     answer(&second, &task, "approve", "ana").await;
     let view = completed_view(await_task(&second, &task, TaskStatus::Completed).await);
@@ -217,15 +211,9 @@ async fn a_restarted_server_answers_for_the_tasks_of_the_one_before() {
 async fn cancelling_a_task_rejects_the_invoice_where_the_client_may_decide() {
     let server = DevServer::start().await;
     let _worker = WorkerProcess::start(&server);
-    let agent = VersionedSession::start(&server.address, server.dir(), &[], V2026, true).await;
-    let human = VersionedSession::start(
-        &server.address,
-        server.dir(),
-        &[("INVOICE_DECISIONS", "human")],
-        V2026,
-        true,
-    )
-    .await;
+    let agent = VersionedSession::start(&server, &[], V2026, true).await;
+    let human =
+        VersionedSession::start(&server, &[("INVOICE_DECISIONS", "human")], V2026, true).await;
     let cancel = |session: &'static str, task: String| {
         let session = if session == "agent" { &agent } else { &human };
         async move {
@@ -279,8 +267,7 @@ async fn clients_without_the_extension_keep_the_plain_tools() {
         // The extension is MCP 2026-07-28's: an older session gets the plain tool even so.
         (ProtocolVersion::V_2025_11_25, true, "T-PLAIN-2"),
     ] {
-        let session =
-            VersionedSession::start(&server.address, server.dir(), &[], version, tasks).await;
+        let session = VersionedSession::start(&server, &[], version, tasks).await;
         crate::versions::process(&session, id).await;
     }
 }

@@ -46,9 +46,7 @@ async fn every_protocol_version_serves_the_tools_and_the_resources() {
     let server = DevServer::start().await;
     let _worker = WorkerProcess::start(&server);
     for version in VERSIONS {
-        let session =
-            VersionedSession::start(&server.address, server.dir(), &[], version.clone(), false)
-                .await;
+        let session = VersionedSession::start(&server, &[], version.clone(), false).await;
         let negotiated = session
             .service
             .peer_info()
@@ -92,9 +90,7 @@ async fn subscribers_hear_when_an_invoice_changes_on_every_version() {
     let server = DevServer::start().await;
     let _worker = WorkerProcess::start(&server);
     for version in VERSIONS {
-        let session =
-            VersionedSession::start(&server.address, server.dir(), &[], version.clone(), false)
-                .await;
+        let session = VersionedSession::start(&server, &[], version.clone(), false).await;
         let id = format!("SUB-{}", version.as_str());
         let uri = format!("invoice://{id}");
         process(&session, &id).await;
@@ -237,10 +233,11 @@ struct Wire {
 }
 
 impl Wire {
-    fn start(address: &str) -> Self {
+    fn start(address: &str, namespace: &str) -> Self {
         use std::io::BufRead;
         let mut child = std::process::Command::new(harness::binary("mcp-server"))
             .env("TEMPORAL_ADDRESS", address)
+            .env("TEMPORAL_NAMESPACE", namespace)
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
@@ -312,17 +309,17 @@ async fn every_versions_answers_match_its_own_schema() {
         let name = version.as_str().to_owned();
         let schema =
             schema_of(&name).unwrap_or_else(|| panic!("no schema for {name} in tests/mcp-schema/"));
-        let address = server.address.clone();
+        let (address, namespace) = (server.address.clone(), server.namespace.clone());
         // The raw exchange blocks on stdio: off the async threads.
-        tokio::task::spawn_blocking(move || speak(&address, &name, &schema))
+        tokio::task::spawn_blocking(move || speak(&address, &namespace, &name, &schema))
             .await
             .expect("the exchange ran");
     }
 }
 
 /// One session of `version`, each answer checked against the version's schema.
-fn speak(address: &str, version: &str, schema: &serde_json::Value) {
-    let mut wire = Wire::start(address);
+fn speak(address: &str, namespace: &str, version: &str, schema: &serde_json::Value) {
+    let mut wire = Wire::start(address, namespace);
     let client = json!({"name": "wire", "version": "1.0"});
     if version == "2026-07-28" {
         let meta = json!({

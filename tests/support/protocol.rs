@@ -2,7 +2,7 @@
 //! the resource updates it hears: the real `mcp-server` binary driven by rmcp's client, as in
 //! [`crate::McpSession`], for the tests of every protocol version, tasks and subscriptions.
 
-use crate::{CALL_BOUND, mcp_server_command, stdio_transport};
+use crate::{CALL_BOUND, DevServer, mcp_server_command, stdio_transport};
 use rmcp::{
     ClientHandler, ClientServiceExt, RoleClient, ServiceExt,
     model::{
@@ -12,7 +12,7 @@ use rmcp::{
     service::{ClientLifecycleMode, NotificationContext, RunningService},
 };
 use serde_json::Value;
-use std::{path::Path, time::Duration};
+use std::time::Duration;
 use tokio::sync::{Mutex, mpsc};
 
 /// The client's name, recorded as the channel of the decisions it takes.
@@ -55,19 +55,18 @@ pub struct VersionedSession {
 }
 
 impl VersionedSession {
-    /// Starts an mcp-server for `address` and talks `version` to it: the `initialize` handshake
+    /// Starts an mcp-server for this test's server and talks `version` to it: the `initialize` handshake
     /// up to 2025-11-25, `server/discover` and per-request metadata from 2026-07-28 on.
     /// `tasks` declares the tasks extension.
     pub async fn start(
-        address: &str,
-        log_dir: &Path,
+        server: &DevServer,
         env: &[(&str, &str)],
         version: ProtocolVersion,
         tasks: bool,
     ) -> Self {
         let transport = stdio_transport(
-            mcp_server_command(address, env),
-            &log_dir.join("mcp-server.log"),
+            mcp_server_command(server, env),
+            &server.dir().join("mcp-server.log"),
         );
         let capabilities = if tasks {
             ClientCapabilities::builder().enable_tasks().build()

@@ -55,8 +55,7 @@ impl InboxProcess {
             .open(server.dir().join("approvals.log"))
             .expect("inbox log");
         let child = Command::new(binary("approvals"))
-            .env("TEMPORAL_ADDRESS", &server.address)
-            .env("TEMPORAL_NAMESPACE", "default")
+            .envs(server.env())
             .env("INVOICE_INBOX_ADDR", format!("127.0.0.1:{port}"))
             .env("RUST_LOG", "info")
             .envs(env.iter().copied())

@@ -191,7 +191,7 @@ async fn main() -> anyhow::Result<()> {
 
 async fn measure(subject: &Subject, sizes: &Sizes) -> anyhow::Result<Report> {
     let mut report = Report::default();
-    let server = DevServer::start().await;
+    let server = DevServer::start_own().await;
     let client = server.client().await;
 
     // Cold start: process spawn to a completed `initialize` response. Temporal is not touched.
