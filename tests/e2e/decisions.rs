@@ -4,7 +4,7 @@
 use crate::{APPROVER, STEP, assert_decision, start_and_await_approval};
 use harness::{DevServer, History, McpSession, WorkerProcess};
 use serde_json::json;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use workflows::InvoiceWorkflow;
 
 #[tokio::test(flavor = "multi_thread")]
@@ -13,6 +13,10 @@ async fn a_signal_held_until_past_the_deadline_is_too_late() {
     let first = WorkerProcess::start(&server);
     let mcp = McpSession::start(&server, &[("INVOICE_APPROVAL_TIMEOUT", "4s")]).await;
     start_and_await_approval(&mcp, "LATE-1").await;
+    let deadline = mcp.status("LATE-1").await.structured.unwrap()["approval_deadline"]
+        .as_str()
+        .and_then(|at| humantime::parse_rfc3339(at).ok())
+        .expect("an approval deadline");
 
     // The tutorial's bare signal, sent before the deadline while no worker runs: the workflow
     // sees it in the same task as its deadline firing, after the deadline by workflow time.
@@ -23,7 +27,12 @@ async fn a_signal_held_until_past_the_deadline_is_too_late() {
         .signal(InvoiceWorkflow::approve_invoice, (), Default::default())
         .await
         .expect("the signal is recorded");
-    tokio::time::sleep(Duration::from_secs(5)).await;
+    // The worker returns once the deadline has passed.
+    let bound = Instant::now() + STEP;
+    while std::time::SystemTime::now() <= deadline + Duration::from_secs(1) {
+        assert!(Instant::now() < bound, "the deadline never passed");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let _second = WorkerProcess::start(&server);
     mcp.await_status("LATE-1", "Approval timeout - invoice rejected", STEP)
         .await;

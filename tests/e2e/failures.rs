@@ -19,17 +19,12 @@ async fn a_worker_killed_while_awaiting_approval_loses_nothing() {
     start_and_await_approval(&mcp, "INV-010").await;
 
     first.kill();
-    // No worker: the status cannot be queried, and the answer says why, promptly.
-    let started = Instant::now();
+    // No worker: the status cannot be queried, and the answer says why (how promptly is the
+    // benchmark's to measure).
     let no_worker = mcp.status("INV-010").await.err();
     assert!(
         no_worker.contains("no worker is serving invoice-task-queue"),
         "{no_worker}"
-    );
-    assert!(
-        started.elapsed() < Duration::from_secs(5),
-        "took {:?}",
-        started.elapsed()
     );
     // A decision is still accepted: Temporal keeps it until a worker runs the workflow.
     let reply = mcp
@@ -77,14 +72,8 @@ async fn temporal_stopped_gives_prompt_errors_and_work_resumes_when_it_returns()
         ),
     ];
     for (tool, arguments) in calls {
-        let started = Instant::now();
         let error = mcp.call(tool, arguments).await.err();
         assert!(error.contains("Temporal"), "{tool}: {error}");
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "{tool} took {:?}",
-            started.elapsed()
-        );
     }
 
     // Same db file, same mcp-server process, same worker: the invoice is still waiting, and
@@ -119,16 +108,10 @@ async fn an_mcp_server_started_without_temporal_answers_with_an_error() {
         listener.local_addr().unwrap().port()
     });
     let mcp = McpSession::start_at(&dead_address, server.dir(), &[]).await;
-    let started = Instant::now();
     let error = mcp.status("INV-030").await.err();
     assert!(
         error.contains("Temporal is not reachable") || error.contains("did not answer"),
         "{error}"
-    );
-    assert!(
-        started.elapsed() < Duration::from_secs(5),
-        "took {:?}",
-        started.elapsed()
     );
     // The server keeps serving.
     assert_eq!(mcp.tools().await.len(), 5);
@@ -138,7 +121,16 @@ async fn an_mcp_server_started_without_temporal_answers_with_an_error() {
 async fn the_worker_stops_cleanly_on_sigterm() {
     let server = DevServer::start().await;
     let worker = WorkerProcess::start(&server);
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Once it is running, with its pollers going.
+    let log = server.dir().join("worker.log");
+    let deadline = Instant::now() + STEP;
+    while !std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .contains("Worker started")
+    {
+        assert!(Instant::now() < deadline, "the worker never started");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let status = worker.terminate();
     assert!(status.success(), "worker exited with {status}");
 }
@@ -160,7 +152,21 @@ fn the_worker_honours_sigterm_and_ctrl_c_while_temporal_does_not_answer() {
             .stderr(Stdio::null())
             .spawn()
             .expect("start the worker");
-        std::thread::sleep(Duration::from_millis(1500));
+        // Once it has connected, and hears nothing back.
+        silent
+            .set_nonblocking(true)
+            .expect("a non-blocking listener");
+        let deadline = Instant::now() + STEP;
+        let _connection = loop {
+            match silent.accept() {
+                Ok((connection, _)) => break connection,
+                Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {
+                    assert!(Instant::now() < deadline, "the worker never connected");
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(error) => panic!("accepting the worker's connection: {error}"),
+            }
+        };
         assert!(
             worker.try_wait().unwrap().is_none(),
             "the worker gave up by itself"
@@ -171,9 +177,9 @@ fn the_worker_honours_sigterm_and_ctrl_c_while_temporal_does_not_answer() {
             if let Some(status) = worker.try_wait().unwrap() {
                 break status;
             }
-            if asked.elapsed() > Duration::from_secs(5) {
+            if asked.elapsed() > STEP {
                 let _ = worker.kill();
-                panic!("the worker ignored signal {signal} for 5 s");
+                panic!("the worker ignored signal {signal} for {STEP:?}");
             }
             std::thread::sleep(Duration::from_millis(20));
         };

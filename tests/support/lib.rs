@@ -450,6 +450,29 @@ impl History {
             })
     }
 
+    /// The attempt on which each activity of this type ended, in order (Temporal records an
+    /// activity's start, with its attempt, when the activity closes).
+    pub fn attempts(&self, activity_type: &str) -> Vec<i32> {
+        let mut types = HashMap::new();
+        let mut attempts = Vec::new();
+        for event in &self.events {
+            match &event.attributes {
+                Some(Attributes::ActivityTaskScheduledEventAttributes(a)) => {
+                    let name = a.activity_type.as_ref().map(|t| t.name.clone());
+                    types.insert(event.event_id, name.unwrap_or_default());
+                }
+                Some(Attributes::ActivityTaskStartedEventAttributes(a))
+                    if types.get(&a.scheduled_event_id).map(String::as_str)
+                        == Some(activity_type) =>
+                {
+                    attempts.push(a.attempt);
+                }
+                _ => {}
+            }
+        }
+        attempts
+    }
+
     /// How many Updates the workflow accepted (a refused one leaves no event).
     pub fn accepted_updates(&self) -> usize {
         self.events
