@@ -281,27 +281,11 @@ async fn decide(
     headers: HeaderMap,
     Form(form): Form<DecisionForm>,
 ) -> Response {
-    let back = format!("/invoices/{id}");
-    let refuse = |status: StatusCode, why: &str| {
-        (
-            status,
-            Html(pages::refusal(
-                "Nothing was decided",
-                &format!("Nothing was decided: {why}"),
-                Some(&back),
-            )),
-        )
-            .into_response()
-    };
+    let refuse = |status: StatusCode, why: &str| refused(status, "Nothing was decided", why, &id);
     // The token first: without one this inbox handed out for this invoice, nothing else is
     // even looked at.
-    let token = form.token.as_deref().unwrap_or_default();
-    if !app.tokens.redeem(token, &id) {
-        return refuse(
-            StatusCode::FORBIDDEN,
-            "this form is not valid here (it was used already, it expired, or it did not come \
-             from this inbox's page for this invoice). Open the invoice again to decide.",
-        );
+    if let Some(refused) = spent_token(&app, &id, form.token.as_deref(), "Nothing was decided") {
+        return refused;
     }
     let Some(decision) = form.decision.as_deref().and_then(Decision::parse) else {
         return refuse(
@@ -393,7 +377,7 @@ async fn retry_refunds(
     headers: HeaderMap,
     Form(form): Form<RefundsForm>,
 ) -> Response {
-    if let Some(refused) = spent_token(&app, &id, form.token.as_deref()) {
+    if let Some(refused) = spent_token(&app, &id, form.token.as_deref(), "Nothing was done") {
         return refused;
     }
     let answer = app.invoices.retry_refunds(&id).await;
@@ -407,18 +391,10 @@ async fn settle_refund(
     headers: HeaderMap,
     Form(form): Form<RefundsForm>,
 ) -> Response {
-    if let Some(refused) = spent_token(&app, &id, form.token.as_deref()) {
+    if let Some(refused) = spent_token(&app, &id, form.token.as_deref(), "Nothing was settled") {
         return refused;
     }
-    let back = format!("/invoices/{id}");
-    let refuse = |status: StatusCode, why: &str| {
-        let why = format!("Nothing was settled: {why}");
-        (
-            status,
-            Html(pages::refusal("Nothing was settled", &why, Some(&back))),
-        )
-            .into_response()
-    };
+    let refuse = |status: StatusCode, why: &str| refused(status, "Nothing was settled", why, &id);
     let Some(line_number) = form
         .line
         .as_deref()
@@ -440,23 +416,28 @@ async fn settle_refund(
     refunds_answer(&app, &id, &headers, answer, "Settled").await
 }
 
-/// Takes the token of a form of `invoice_id`'s page, once; answers the refusal page when it
-/// is not valid.
-fn spent_token(app: &App, invoice_id: &str, token: Option<&str>) -> Option<Response> {
+/// Takes the token of a form of `invoice_id`'s page, once; answers the refusal page (headed
+/// `nothing`, such as "Nothing was decided") when it is not valid.
+fn spent_token(
+    app: &App,
+    invoice_id: &str,
+    token: Option<&str>,
+    nothing: &str,
+) -> Option<Response> {
     if app.tokens.redeem(token.unwrap_or_default(), invoice_id) {
         return None;
     }
-    let why = "Nothing was done: this form is not valid here (it was used already, it expired, \
-               or it did not come from this inbox's page for this invoice). Open the invoice \
-               again.";
+    let why = "this form is not valid here (it was used already, it expired, or it did not come \
+               from this inbox's page for this invoice). Open the invoice again.";
+    Some(refused(StatusCode::FORBIDDEN, nothing, why, invoice_id))
+}
+
+/// A page that says why nothing happened ("Nothing was decided: ..."), with a way back to the
+/// invoice.
+fn refused(status: StatusCode, nothing: &str, why: &str, invoice_id: &str) -> Response {
     let back = format!("/invoices/{invoice_id}");
-    Some(
-        (
-            StatusCode::FORBIDDEN,
-            Html(pages::refusal("Nothing was done", why, Some(&back))),
-        )
-            .into_response(),
-    )
+    let text = format!("{nothing}: {why}");
+    (status, Html(pages::refusal(nothing, &text, Some(&back)))).into_response()
 }
 
 /// The invoice page again, with what became of a request about its refunds.
