@@ -49,7 +49,8 @@ async fn every_recorded_outcome_replays_on_the_current_code() {
     // before refunds were retried until settled (pre-settlement), and now. Invoices still
     // waiting under an older release must finish on today's code. And the paths where money
     // goes back: a declined charge, a refund declined then retried, a cancellation while
-    // awaiting approval and one while a charge was under way.
+    // awaiting approval and one while a charge was under way; and the previous release's
+    // cancellations (awaiting approval, and while refunding), which did not refund.
     assert_eq!(
         replayed,
         [
@@ -62,6 +63,8 @@ async fn every_recorded_outcome_replays_on_the_current_code() {
             "pre-decision-rejected",
             "pre-decision-timed_out",
             "pre-settlement-approved",
+            "pre-settlement-cancelled_awaiting",
+            "pre-settlement-cancelled_refunding",
             "pre-settlement-needs_attention",
             "pre-settlement-payment_failed",
             "pre-settlement-rejected",

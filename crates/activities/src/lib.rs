@@ -7,12 +7,7 @@ pub mod ledger;
 
 use async_trait::async_trait;
 use ledger::{Ledger, LedgerError, Recorded};
-use std::{
-    collections::HashSet,
-    path::Path,
-    sync::Arc,
-    time::{Duration, SystemTime, UNIX_EPOCH},
-};
+use std::{collections::HashSet, path::Path, sync::Arc, time::Duration};
 use temporalio_macros::activities;
 use temporalio_sdk::{
     ApplicationFailure,
@@ -40,7 +35,9 @@ pub trait PaymentGateway: Send + Sync + 'static {
         request: &PaymentRequest,
     ) -> Result<Charge, GatewayError>;
     /// Refunds a charge. A refund of a line that was never charged (its charge gave up
-    /// before the gateway took it) moves nothing and succeeds as [`Refund::NothingCharged`].
+    /// before the gateway took it, or the invoice was cancelled while it was under way) moves
+    /// nothing, succeeds as [`Refund::NothingCharged`], and voids that charge: an attempt of it
+    /// still in flight somewhere must be refused when it arrives, or its money would stay.
     async fn refund(
         &self,
         idempotency_key: &str,
@@ -222,67 +219,58 @@ impl PaymentGateway for SimulatedGateway {
 }
 
 /// How long a payment that keeps failing has been tried: its attempts, and the backoff waits
-/// between them, but never the time an attempt waited for a worker to take it. So a gateway
-/// that answers on the first attempt after a day without workers is simply used, and one that
-/// fails is retried for the whole limit once workers are back.
+/// between them as its retry policy sets them, but never the time an attempt waited for a
+/// worker to take it. So a gateway that answers on the first attempt after a day without
+/// workers is simply used, and one that fails is retried for the whole limit once workers are
+/// back. Measured with this process's monotonic clock only: no two machines' clocks are
+/// compared.
 ///
 /// What was spent travels from attempt to attempt as the activity's heartbeat details:
 /// recorded when an attempt fails, handed by Temporal to the next one. An attempt cut short by
 /// a crash records nothing, so a crash can only lengthen the retries, never end them early.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 struct TimeSpent {
-    /// Milliseconds spent trying before this attempt.
+    /// Milliseconds spent trying before the attempt that reads it, its backoff included.
     spent_ms: u64,
-    /// When the last failed attempt ended (milliseconds since the Unix epoch).
-    last_failed_at_ms: u64,
 }
 
 impl TimeSpent {
-    /// What had been spent when this attempt started: the attempts before it, and the
-    /// backoff from the last failure to when this attempt was ready to run (`scheduled`);
-    /// from then until a worker `started` it does not count.
-    fn before(self, scheduled: Option<SystemTime>) -> Duration {
-        let backoff = match (self.last_failed_at_ms, scheduled) {
-            (0, _) | (_, None) => Duration::ZERO,
-            (failed, Some(scheduled)) => {
-                Duration::from_millis(millis_since_epoch(scheduled).saturating_sub(failed))
-            }
-        };
-        Duration::from_millis(self.spent_ms) + backoff
+    /// What has been spent once an attempt that ran for `attempt` fails, before the wait the
+    /// retry policy sets for the next one.
+    fn tried(self, attempt: Duration) -> Duration {
+        Duration::from_millis(self.spent_ms) + attempt
     }
 
-    /// What has been spent once an attempt that `started` fails `now`.
-    fn after_failure(
-        self,
-        scheduled: Option<SystemTime>,
-        started: SystemTime,
-        now: SystemTime,
-    ) -> Self {
-        let attempt = now.duration_since(started).unwrap_or_default();
-        let spent = self.before(scheduled) + attempt;
+    /// What the next attempt starts with: all that was tried, and the `backoff` before it.
+    fn before_next(tried: Duration, backoff: Duration) -> Self {
         Self {
-            spent_ms: spent.as_millis().try_into().unwrap_or(u64::MAX),
-            last_failed_at_ms: millis_since_epoch(now),
+            spent_ms: (tried + backoff).as_millis().try_into().unwrap_or(u64::MAX),
         }
     }
 }
 
-fn millis_since_epoch(time: SystemTime) -> u64 {
-    time.duration_since(UNIX_EPOCH)
-        .map_or(0, |since| since.as_millis().try_into().unwrap_or(u64::MAX))
+/// The wait a retry policy sets after the `attempt`th attempt failed: the initial interval,
+/// times the backoff coefficient for each attempt before, capped at the maximum interval.
+fn backoff(policy: Option<&temporalio_common::RetryPolicy>, attempt: u32) -> Duration {
+    let Some(policy) = policy else {
+        return Duration::ZERO;
+    };
+    let exponent = i32::try_from(attempt.saturating_sub(1)).unwrap_or(i32::MAX);
+    let wait = policy.initial_interval().as_secs_f64()
+        * policy.backoff_coefficient().max(1.0).powi(exponent);
+    let wait = Duration::try_from_secs_f64(wait).unwrap_or(Duration::MAX);
+    policy.maximum_interval().map_or(wait, |max| wait.min(max))
 }
 
 /// The retry limit of one payment attempt, and what was spent before it.
 struct RetryWindow {
     spent: TimeSpent,
-    scheduled: Option<SystemTime>,
-    started: SystemTime,
+    started: std::time::Instant,
     limit: Option<Duration>,
 }
 
 impl RetryWindow {
     fn open(ctx: &ActivityContext, request: &PaymentRequest) -> Self {
-        let info = ctx.info();
         Self {
             spent: ctx
                 .heartbeat_details()
@@ -290,8 +278,7 @@ impl RetryWindow {
                 .ok()
                 .flatten()
                 .unwrap_or_default(),
-            scheduled: info.current_attempt_scheduled_time,
-            started: info.started_time.unwrap_or_else(SystemTime::now),
+            started: std::time::Instant::now(),
             limit: request.give_up_after_seconds.map(Duration::from_secs),
         }
     }
@@ -303,24 +290,22 @@ impl RetryWindow {
         if !matches!(error, GatewayError::Unavailable(_)) {
             return error.into_activity_error();
         }
-        let spent = self
-            .spent
-            .after_failure(self.scheduled, self.started, SystemTime::now());
+        let info = ctx.info();
+        let tried = self.spent.tried(self.started.elapsed());
         // For the next attempt.
-        let _ = ctx.record_heartbeat(spent).await;
+        let next = TimeSpent::before_next(tried, backoff(info.retry_policy.as_ref(), info.attempt));
+        let _ = ctx.record_heartbeat(next).await;
         match self.limit {
-            Some(limit) if Duration::from_millis(spent.spent_ms) >= limit => {
-                ActivityError::application(
-                    ApplicationFailure::builder(format!(
-                        "gave up at the retry limit ({} of attempts, {} in all); last: {error}",
-                        duration::describe(limit),
-                        ctx.info().attempt
-                    ))
-                    .type_name(GAVE_UP_FAILURE.to_owned())
-                    .non_retryable(true)
-                    .build(),
-                )
-            }
+            Some(limit) if tried >= limit => ActivityError::application(
+                ApplicationFailure::builder(format!(
+                    "gave up at the retry limit ({} of attempts, {} in all); last: {error}",
+                    duration::describe(limit),
+                    info.attempt
+                ))
+                .type_name(GAVE_UP_FAILURE.to_owned())
+                .non_retryable(true)
+                .build(),
+            ),
             _ => error.into_activity_error(),
         }
     }
@@ -447,19 +432,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn time_waiting_for_a_worker_is_never_spent() {
-        let at = |seconds: u64| UNIX_EPOCH + Duration::from_secs(1_800_000_000 + seconds);
-        // Attempt 1 runs 2 s and fails.
-        let first = TimeSpent::default().after_failure(Some(at(0)), at(0), at(2));
-        assert_eq!(first.spent_ms, 2_000);
-        // Its retry is ready 1 s later (backoff), but no worker takes it for a day.
-        let day = 86_400;
-        let second = first.after_failure(Some(at(3)), at(3 + day), at(3 + day + 1));
+    fn time_spent_counts_attempts_and_backoffs_only() {
+        let policy = temporalio_common::RetryPolicy::builder()
+            .initial_interval(Duration::from_secs(1))
+            .backoff_coefficient(2.0)
+            .maximum_interval(Duration::from_secs(30))
+            .build();
+        assert_eq!(backoff(Some(&policy), 1), Duration::from_secs(1));
+        assert_eq!(backoff(Some(&policy), 3), Duration::from_secs(4));
+        assert_eq!(backoff(Some(&policy), 40), Duration::from_secs(30));
+        // Attempt 1 runs 2 s and fails; its retry waits 1 s, then however long for a worker
+        // (a day, say), which is never read; attempt 2 runs 1 s and fails.
+        let first = TimeSpent::default().tried(Duration::from_secs(2));
+        let next = TimeSpent::before_next(first, backoff(Some(&policy), 1));
         assert_eq!(
-            Duration::from_millis(second.spent_ms),
+            next.tried(Duration::from_secs(1)),
             Duration::from_secs(2 + 1 + 1)
         );
-        // The first attempt of all, with nothing recorded before it, counts only itself.
-        assert_eq!(TimeSpent::default().before(Some(at(5))), Duration::ZERO);
+        // Heartbeat details from the release before (with the time of the last failure) read.
+        let older: TimeSpent =
+            serde_json::from_str(r#"{"spent_ms": 5000, "last_failed_at_ms": 1}"#).unwrap();
+        assert_eq!(older.spent_ms, 5000);
     }
 }

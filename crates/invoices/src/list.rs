@@ -90,38 +90,40 @@ impl Invoices {
 }
 
 /// The visibility query for invoices in `state` (or every state). An invoice is in a state
-/// it waits in (processing, awaiting approval, needs attention) only while its workflow runs:
-/// one terminated or cancelled there (before cancellations refunded) is not. One cancelled by
-/// Temporal's hand is listed as cancelled, and one terminated or timed out as failed, whatever
-/// it last published.
+/// it waits in (processing, awaiting approval) only while its workflow runs. One whose workflow
+/// ended there without refunding (terminated, timed out, or cancelled by a release before
+/// cancellations refunded, its money possibly still charged) is listed as failed, whatever it
+/// last published; a cancellation that refunded publishes `cancelled` itself.
 fn visibility_query(state: Option<InvoiceState>) -> String {
     let invoices = format!("WorkflowType = '{WORKFLOW_TYPE}'");
     let Some(state) = state else {
         return invoices;
     };
-    let published = format!("{} = '{}'", STATE_ATTRIBUTE.name(), state.as_str());
+    let attribute = STATE_ATTRIBUTE.name();
+    let published = format!("{attribute} = '{}'", state.as_str());
     match state {
         ongoing if ongoing.is_ongoing() => {
             format!("{invoices} AND {published} AND ExecutionStatus = 'Running'")
         }
-        InvoiceState::Cancelled => {
-            format!("{invoices} AND ({published} OR ExecutionStatus = 'Canceled')")
-        }
         InvoiceState::Failed => format!(
-            "{invoices} AND ({published} OR ExecutionStatus = 'Terminated' OR ExecutionStatus = 'TimedOut')"
+            "{invoices} AND ({published} OR ExecutionStatus = 'Terminated' \
+             OR ExecutionStatus = 'TimedOut' \
+             OR (ExecutionStatus = 'Canceled' AND {attribute} != 'cancelled'))"
         ),
         _ => format!("{invoices} AND {published}"),
     }
 }
 
-/// Where a listed invoice stands: what it last published, unless its workflow ended in a state
-/// it can only wait in (the query above says how).
+/// Where a listed invoice stands: what it last published, unless its workflow ended without
+/// refunding (the query above says how).
 fn listed_state(published: Option<InvoiceState>, status: ExecutionStatus) -> Option<InvoiceState> {
-    let ongoing = published.is_none_or(InvoiceState::is_ongoing);
+    let waiting = published.is_none_or(InvoiceState::is_ongoing);
     match status {
         ExecutionStatus::Running | ExecutionStatus::Unspecified => published,
-        ExecutionStatus::Canceled if ongoing => Some(InvoiceState::Cancelled),
-        ExecutionStatus::Terminated | ExecutionStatus::TimedOut if ongoing => {
+        ExecutionStatus::Canceled if published != Some(InvoiceState::Cancelled) => {
+            Some(InvoiceState::Failed)
+        }
+        ExecutionStatus::Terminated | ExecutionStatus::TimedOut if waiting => {
             Some(InvoiceState::Failed)
         }
         _ => published,
@@ -157,13 +159,20 @@ mod tests {
             "{query}"
         );
         assert!(!visibility_query(Some(InvoiceState::Approved)).contains("ExecutionStatus"));
+        // Cancelled before cancellations refunded: its money may still be charged.
         assert_eq!(
             listed_state(
                 Some(InvoiceState::AwaitingApproval),
                 ExecutionStatus::Canceled
             ),
+            Some(InvoiceState::Failed)
+        );
+        assert_eq!(
+            listed_state(Some(InvoiceState::Cancelled), ExecutionStatus::Canceled),
             Some(InvoiceState::Cancelled)
         );
+        let attention = visibility_query(Some(InvoiceState::NeedsAttention));
+        assert!(!attention.contains("ExecutionStatus"), "{attention}");
         assert_eq!(
             listed_state(
                 Some(InvoiceState::AwaitingApproval),

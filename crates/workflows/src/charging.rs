@@ -82,9 +82,8 @@ pub async fn charge_lines(ctx: &WorkflowContext<InvoiceWorkflow>, plan: &Plan) -
         let failure = PaymentFailure::of(&error);
         // Only an invoice with a retry limit gives up; before cancellation refunded, a cancelled
         // charge counted as declined.
-        let uncertain = matches!(failure, PaymentFailure::Uncertain(_))
-            && plan.retry_limit.is_some()
-            && !cancelled;
+        let uncertain =
+            matches!(failure, PaymentFailure::Uncertain(_)) && plan.retry_limit.is_some();
         return Charged::Failed(FailedCharge {
             label: request.label(),
             what: format!(
@@ -101,15 +100,15 @@ pub async fn charge_lines(ctx: &WorkflowContext<InvoiceWorkflow>, plan: &Plan) -
 }
 
 /// The end of charging if the invoice was cancelled, with the lines charged so far to refund.
-/// Invoices started before cancellation refunded go on as they did (their next operation is
-/// cancelled at once).
+/// A decision sent while the lines are still being charged has not been acted on yet, so a
+/// cancellation that comes before charging ends overtakes it. Invoices started before
+/// cancellation refunded go on as they did (their next operation is cancelled at once).
 fn cancellation(
     ctx: &WorkflowContext<InvoiceWorkflow>,
     charged: &[PaymentRequest],
 ) -> Option<Charged> {
-    (ctx.cancellation_token().is_cancelled() && ctx.patched(CANCEL_REFUNDS_PATCH)).then(|| {
-        Charged::Cancelled {
-            to_refund: charged.to_vec(),
-        }
+    let cancelled = ctx.cancellation_token().is_cancelled() && ctx.patched(CANCEL_REFUNDS_PATCH);
+    cancelled.then(|| Charged::Cancelled {
+        to_refund: charged.to_vec(),
     })
 }

@@ -7,8 +7,10 @@
 
 use crate::{
     InvoiceWorkflow,
-    names::{COMPENSATION_PATCH, FAILING_REFUNDS_MEMO, REFUND_RETRY_PATCH},
-    payment_calls::{OnCancel, PaymentFailure, never_cancelled, payment_options},
+    names::{CANCEL_REFUNDS_PATCH, COMPENSATION_PATCH, FAILING_REFUNDS_MEMO, REFUND_RETRY_PATCH},
+    payment_calls::{
+        OnCancel, PaymentFailure, cancelled_with_invoice, never_cancelled, payment_options,
+    },
     payments::{PaymentActivities, PaymentRequest},
     plan::Plan,
     refunds::FailingRefund,
@@ -41,8 +43,14 @@ pub async fn refund_until_settled(
     plan: &Plan,
     lines: &[PaymentRequest],
 ) -> WorkflowResult<Compensation> {
-    // Refunds, and the waits between their rounds, run to their end whatever happens.
-    let refunding = never_cancelled();
+    // Refunds, and the waits between their rounds, run to their end whatever happens. Invoices
+    // started before cancellation refunded had their refunds cancelled with them (so their
+    // histories replay as they ran).
+    let refunding = if ctx.patched(CANCEL_REFUNDS_PATCH) {
+        never_cancelled()
+    } else {
+        cancelled_with_invoice(ctx)
+    };
     let mut receipts = Vec::with_capacity(lines.len());
     let mut outstanding = lines.to_vec();
     for round in 0u32.. {
@@ -133,6 +141,8 @@ pub async fn refund_until_settled(
             .filter(|request| still_failing.contains(&(request.line_number as u32)))
             .collect();
         if outstanding.is_empty() {
+            // Every line settled by hand: that was the round, for whoever waits on one.
+            ctx.state_mut(|s| s.refunds.round_done());
             clear_failing(ctx);
             return Ok(Compensation::Settled {
                 receipts: settled(ctx, receipts),

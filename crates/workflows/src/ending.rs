@@ -7,7 +7,7 @@ use crate::{
     InvoiceWorkflow,
     charging::FailedCharge,
     compensation::{self, Compensation},
-    names::CANCELLATION_MEMO,
+    names::{CANCEL_REFUNDS_PATCH, CANCELLATION_MEMO},
     outcome::{self, CancellationRecord, InvoiceOutcome},
     payment_calls::never_cancelled,
     payments::PaymentRequest,
@@ -47,7 +47,10 @@ pub async fn payment_failed(
     plan.progress.step(
         ctx,
         InvoiceStatus::RefundingFailedPayment,
-        format!("Payment failed for {label}: refunding {charged_before} line(s)"),
+        format!(
+            "Payment failed for {label}: refunding {} line(s)",
+            to_refund.len()
+        ),
     );
     let ending = match compensation::refund_until_settled(ctx, plan, &to_refund).await? {
         Compensation::Settled { .. } => {
@@ -56,11 +59,16 @@ pub async fn payment_failed(
             } else {
                 ""
             };
+            let by_hand = ctx.state(|s| s.refunds.settlements().len());
+            let by_hand = match by_hand {
+                0 => String::new(),
+                n => format!(" ({n} of them settled by hand)"),
+            };
             Ending {
                 state: InvoiceState::Failed,
                 details: format!("Payment failed for {label}; nothing is kept"),
                 text: format!(
-                    "{what}; the {charged_before} line(s) charged before it were refunded{own}"
+                    "{what}; the {charged_before} line(s) charged before it were refunded{own}{by_hand}"
                 ),
                 fails_workflow: true,
             }
@@ -85,18 +93,7 @@ pub async fn cancel(
     plan: &Plan,
     to_refund: &[PaymentRequest],
 ) -> WorkflowResult<InvoiceOutcome> {
-    let record = CancellationRecord {
-        reason: ctx.cancellation_token().reason().filter(|r| !r.is_empty()),
-        at: ctx
-            .workflow_time()
-            .map(|at| humantime::format_rfc3339_seconds(at).to_string()),
-        by: None,
-    };
-    ctx.state_mut(|s| s.record_cancellation(record.clone()));
-    let _ = ctx.upsert_memo([(CANCELLATION_MEMO, Some(MemoValue::new(record.clone())))]);
-    tell_observer(ctx, |observer| {
-        observer.cancelled(&plan.invoice_id, &record)
-    });
+    let record = record_cancellation(ctx, plan);
     plan.progress.step(
         ctx,
         InvoiceStatus::RefundingCancelled,
@@ -124,6 +121,14 @@ pub async fn finish(
     plan: &Plan,
     ending: Ending,
 ) -> WorkflowResult<InvoiceOutcome> {
+    // A cancellation that changed nothing (it came while refunds ran anyway, or with a
+    // decision that stood) is on the record all the same.
+    let unrecorded = ctx.cancellation_token().is_cancelled()
+        && ctx.state(|s| s.cancellation.is_none())
+        && ctx.patched(CANCEL_REFUNDS_PATCH);
+    if unrecorded {
+        record_cancellation(ctx, plan);
+    }
     plan.progress
         .step(ctx, InvoiceStatus::ended_in(ending.state), ending.details);
     // A decision or a request about refunds taken meanwhile is answered before the end.
@@ -185,4 +190,22 @@ fn legacy_attention(failing: &[FailingRefund]) -> String {
         failing.len(),
         lines.join("; ")
     )
+}
+
+/// Records the invoice's cancellation (its reason, and when the workflow took it) in its state,
+/// its memo, and for its observer.
+fn record_cancellation(ctx: &WorkflowContext<InvoiceWorkflow>, plan: &Plan) -> CancellationRecord {
+    let record = CancellationRecord {
+        reason: ctx.cancellation_token().reason().filter(|r| !r.is_empty()),
+        at: ctx
+            .workflow_time()
+            .map(|at| humantime::format_rfc3339_seconds(at).to_string()),
+        by: None,
+    };
+    ctx.state_mut(|s| s.record_cancellation(record.clone()));
+    let _ = ctx.upsert_memo([(CANCELLATION_MEMO, Some(MemoValue::new(record.clone())))]);
+    tell_observer(ctx, |observer| {
+        observer.cancelled(&plan.invoice_id, &record)
+    });
+    record
 }

@@ -28,10 +28,13 @@ const PAYMENT_RETRY_MAX: Duration = Duration::from_secs(30);
 pub enum PaymentFailure {
     /// The gateway refused it for good (a declined card): no money moved.
     Declined(String),
-    /// It gave up at its retry limit, or was cancelled: an attempt may have moved the money
-    /// without its answer arriving, so a charge is refunded too (a refund of nothing moves
-    /// nothing and voids the charge).
+    /// It gave up at its retry limit: an attempt may have moved the money without its answer
+    /// arriving, so a charge is refunded too (a refund of nothing moves nothing and voids the
+    /// charge).
     Uncertain(String),
+    /// It was cancelled with the invoice before its outcome was known: as uncertain. (Before
+    /// cancellation refunded, it counted as declined.)
+    Cancelled(String),
 }
 
 impl PaymentFailure {
@@ -39,7 +42,7 @@ impl PaymentFailure {
     /// timeout's cause is its last attempt's failure).
     pub fn reason(&self) -> &str {
         match self {
-            Self::Declined(reason) | Self::Uncertain(reason) => reason,
+            Self::Declined(reason) | Self::Uncertain(reason) | Self::Cancelled(reason) => reason,
         }
     }
 
@@ -73,7 +76,7 @@ impl PaymentFailure {
         }
         let message = failure.message.clone();
         if cancelled {
-            Self::Uncertain(format!("cancelled before its outcome was known; {message}"))
+            Self::Cancelled(format!("cancelled before its outcome was known; {message}"))
         } else if gave_up && message.starts_with("gave up") {
             Self::Uncertain(message)
         } else if gave_up {
@@ -113,8 +116,20 @@ pub fn payment_options(
         .backoff_coefficient(2.0)
         .maximum_interval(PAYMENT_RETRY_MAX)
         .build();
+    let cancellation_type = match on_cancel {
+        OnCancel::WaitForOutcome => ActivityCancellationType::WaitCancellationCompleted,
+        OnCancel::Continue => ActivityCancellationType::TryCancel,
+    };
     let Some(limit) = retry_limit else {
+        // Invoices started without a limit (the tutorial's server starts them so) wait for a
+        // cancelled charge's outcome too, since this release.
+        let cancellation_type = if ctx.patched(PAYMENT_ATTEMPTS_PATCH) {
+            cancellation_type
+        } else {
+            ActivityCancellationType::TryCancel
+        };
         return ActivityOptions::with_start_to_close_timeout(PAYMENT_ATTEMPT_TIMEOUT)
+            .cancellation_type(cancellation_type)
             .summary(summary)
             .cancellation_token(token.clone())
             .build();
@@ -132,10 +147,6 @@ pub fn payment_options(
         .build();
     }
     request.give_up_after_seconds = Some(limit.as_secs());
-    let cancellation_type = match on_cancel {
-        OnCancel::WaitForOutcome => ActivityCancellationType::WaitCancellationCompleted,
-        OnCancel::Continue => ActivityCancellationType::TryCancel,
-    };
     ActivityOptions::with_start_to_close_timeout(PAYMENT_ATTEMPT_TIMEOUT)
         .retry_policy(retry_policy)
         .cancellation_type(cancellation_type)
@@ -218,7 +229,7 @@ mod tests {
         });
         assert!(matches!(
             PaymentFailure::of_failure(&cancelled),
-            PaymentFailure::Uncertain(reason) if reason.starts_with("cancelled before")
+            PaymentFailure::Cancelled(reason) if reason.starts_with("cancelled before")
         ));
     }
 }

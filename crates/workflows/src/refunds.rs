@@ -200,6 +200,11 @@ impl RefundBook {
         self.failing.is_empty()
     }
 
+    /// Nothing fails, and no round is running: there is nothing left to retry.
+    pub fn settled_all(&self) -> bool {
+        self.failing.is_empty() && !self.refunding
+    }
+
     pub fn rounds(&self) -> u32 {
         self.rounds
     }

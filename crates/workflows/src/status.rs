@@ -185,14 +185,12 @@ impl InvoiceState {
         !matches!(self, Self::Processing | Self::AwaitingApproval)
     }
 
-    /// True for the states an invoice is in only while its workflow runs: a listing of them
+    /// True for the states an invoice waits in only while its workflow runs: a listing of them
     /// leaves out invoices whose workflow ended there (terminated, or cancelled before
-    /// cancellation refunded).
+    /// cancellation refunded). Needs attention is not one: invoices of older releases ended
+    /// in it, their money still charged.
     pub fn is_ongoing(self) -> bool {
-        matches!(
-            self,
-            Self::Processing | Self::AwaitingApproval | Self::NeedsAttention
-        )
+        matches!(self, Self::Processing | Self::AwaitingApproval)
     }
 }
 

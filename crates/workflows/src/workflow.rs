@@ -211,7 +211,7 @@ impl InvoiceWorkflow {
         let retrying = never_cancelled();
         let _ = ctx
             .wait_condition_with_options(
-                move |s: &Self| s.refunds.rounds() > seen,
+                move |s: &Self| s.refunds.rounds() > seen || s.refunds.settled_all(),
                 WaitConditionOptions::builder()
                     .cancellation_token(retrying.clone())
                     .build(),
