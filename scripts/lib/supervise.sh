@@ -9,9 +9,10 @@
 #                                        how, and returns 1 (the caller then exits, which stops
 #                                        the rest)
 #
-# Whatever way the script ends, the processes still running are stopped newest first (the
-# worker before the server it talks to): SIGTERM, then up to $SUPERVISE_GRACE seconds (10) for
-# each to exit before SIGKILL. A script stopped by Ctrl-C exits 130 (SIGTERM: 143, SIGHUP: 129);
+# Each process runs in a process group of its own, so a Ctrl-C in the terminal reaches the
+# script only. Whatever way the script ends, the processes still running are stopped newest
+# first (the worker before the server it talks to): SIGTERM, then up to $SUPERVISE_GRACE
+# seconds (10) for each to exit before SIGKILL. A script stopped by Ctrl-C exits 130 (SIGTERM: 143, SIGHUP: 129);
 # one whose process exited by itself exits 1.
 #
 # Settings, read when the script ends: supervise_label (who is speaking, "scripts/up") and
@@ -36,7 +37,12 @@ supervise_traps() {
 supervise_start() {
   local name=$1
   shift
+  # In a process group of its own (job control on for the start only): a Ctrl-C in the
+  # terminal then reaches this script alone, which stops everything newest first, rather than
+  # every process at once, each racing the others to the exit.
+  set -m
   "$@" &
+  set +m
   supervise_pids+=("$!")
   supervise_names+=("$name")
 }

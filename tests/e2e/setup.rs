@@ -381,7 +381,9 @@ fn supervise_stops_the_rest_newest_first_when_a_process_exits_by_itself() {
 
 #[test]
 fn supervise_stops_everything_newest_first_on_ctrl_c() {
-    let (mut script, dir) = supervised(&["server", "worker", "inbox"], &[]);
+    // The worker handles Ctrl-C as the real one does: it must not hear the terminal's, or it
+    // would race the script to the exit instead of being stopped in turn.
+    let (mut script, dir) = supervised(&["server", "worker:catches-int", "inbox"], &[]);
     let pid = |name: &str| pid_in(&dir.path().join(format!("{name}.pid")));
     let (server, worker, inbox) = (pid("server"), pid("worker"), pid("inbox"));
 
@@ -396,6 +398,13 @@ fn supervise_stops_everything_newest_first_on_ctrl_c() {
     assert_stopped_in_order(
         &output,
         &[("inbox", inbox), ("worker", worker), ("server", server)],
+    );
+    // Stopped in turn by the script's SIGTERM, never by the terminal's Ctrl-C.
+    assert!(
+        output.contains(&format!(
+            "  stopped worker (pid {worker}; status 143, SIGTERM)"
+        )),
+        "{output}"
     );
     assert!(!output.contains("exited by itself"), "{output}");
 }

@@ -11,6 +11,8 @@
 #   stay (the default)  runs until it is stopped
 #   exit=N              exits by itself with status N once DIR/NAME.go exists
 #   stubborn            runs, ignoring SIGTERM, until it is killed
+#   catches-int         runs until stopped, and exits by itself on Ctrl-C, as the real programs
+#                       do (so a Ctrl-C that reached it would show)
 set -euo pipefail
 dir=$1
 shift
@@ -33,6 +35,17 @@ for spec in "$@"; do
       supervise_start "$name" sh -c "$announce"'
         while [ ! -e "$1" ]; do sleep 0.02; done
         exit "$2"' "$dir/$name.pid" "$dir/$name.go" "${mode#exit=}"
+      ;;
+    catches-int)
+      # As the real programs do (tokio's signal handling): Ctrl-C handled, whatever was ignored.
+      supervise_start "$name" python3 -c '
+import os, signal, sys, time
+pid_file = sys.argv[1]
+with open(pid_file + ".tmp", "w") as out:
+    out.write(str(os.getpid()))
+os.rename(pid_file + ".tmp", pid_file)
+signal.signal(signal.SIGINT, lambda *_: sys.exit(130))
+time.sleep(600)' "$dir/$name.pid"
       ;;
     stubborn)
       supervise_start "$name" sh -c 'trap "" TERM; '"$announce"' && exec sleep 600' "$dir/$name.pid"

@@ -63,7 +63,7 @@ pub async fn await_decision(
     futures::pin_mut!(deadline);
     let waiting = never_cancelled();
     let mut decided = ctx.wait_condition_with_options(
-        |s: &InvoiceWorkflow| s.decision().is_some(),
+        |s: &InvoiceWorkflow| s.decision.is_some(),
         WaitConditionOptions::builder()
             .cancellation_token(waiting.clone())
             .build(),
@@ -82,7 +82,7 @@ pub async fn await_decision(
         }
         _ = deadline.as_mut() => {}
     };
-    Ok(match ctx.state(|s| s.decision().cloned()) {
+    Ok(match ctx.state(|s| s.decision.clone()) {
         Some(record) if record.decision == Decision::Approve => Verdict::Approved(record),
         Some(record) => Verdict::Rejected(record),
         None => Verdict::Expired,

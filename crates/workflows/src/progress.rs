@@ -88,8 +88,8 @@ impl Progress {
         deadline: Option<SystemTime>,
         decision: Option<&DecisionRecord>,
     ) {
-        let previous = ctx.state(|s| s.status());
-        ctx.state_mut(|s| s.enter(status));
+        let previous = ctx.state(|s| s.status);
+        ctx.state_mut(|s| s.status = status);
         // Not in the history: the Web UI reads it from the worker, so it costs no event.
         ctx.set_current_details(details);
         // One upsert per change of state (the first one too, for invoices started elsewhere

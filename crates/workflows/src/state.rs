@@ -62,18 +62,6 @@ impl InvoiceWorkflow {
 }
 
 impl InvoiceWorkflow {
-    pub(crate) fn status(&self) -> InvoiceStatus {
-        self.status
-    }
-
-    pub(crate) fn enter(&mut self, status: InvoiceStatus) {
-        self.status = status;
-    }
-
-    pub(crate) fn decision(&self) -> Option<&DecisionRecord> {
-        self.decision.as_ref()
-    }
-
     pub(crate) fn publishes_decisions(&self) -> bool {
         self.publish_decision
     }
