@@ -4,7 +4,7 @@
 //! sent is recorded. Every case ends with the ledger check: what is charged minus what is
 //! refunded is exactly what the final state keeps.
 
-use crate::{APPROVER, STEP, record_history, start_and_await_approval};
+use crate::{APPROVER, STEP, payments::await_state, record_history, start_and_await_approval};
 use harness::{
     DevServer, History, McpSession, WorkerProcess,
     web::{Browser, InboxProcess, http},
@@ -34,14 +34,6 @@ async fn await_view(
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-}
-
-/// Polls until the invoice has finished in `state`.
-async fn await_finished(mcp: &McpSession, id: &str, state: &str) -> Value {
-    await_view(mcp, id, &format!("finished {state}"), |view| {
-        view["state"] == state && view["closed_at"].is_string()
-    })
-    .await
 }
 
 /// Polls until the invoice is running in `state`.
@@ -85,7 +77,7 @@ async fn cancelling_an_invoice_awaiting_approval_refunds_every_line() {
     // As an operator would, from a terminal.
     server.cli(&["workflow", "cancel", "--workflow-id", "invoice-CANCEL-1"]);
 
-    let view = await_finished(&mcp, "CANCEL-1", "cancelled").await;
+    let view = await_state(&mcp, "CANCEL-1", "cancelled", STEP).await;
     assert_eq!(view["status"], "Cancelled - charged lines refunded");
     let cancellation = &view["cancellation"];
     assert!(
@@ -146,7 +138,7 @@ async fn cancelling_during_a_slow_charge_leaves_nothing_charged() {
         .await
         .expect("cancel");
 
-    let view = await_finished(&mcp, "CANCEL-2", "cancelled").await;
+    let view = await_state(&mcp, "CANCEL-2", "cancelled", STEP).await;
     assert_eq!(view["cancellation"]["reason"], "duplicate", "{view}");
     // The charge under way when the cancel came was waited for, and refunded with the rest.
     let books = server.books();
@@ -264,7 +256,7 @@ async fn a_declined_refund_needs_attention_until_it_is_retried_or_settled() {
         "{settled}"
     );
     browser.close().await;
-    let view = await_finished(&mcp, "STUCK-2", "rejected").await;
+    let view = await_state(&mcp, "STUCK-2", "rejected", STEP).await;
     assert_eq!(
         view["settled_by_hand"][0]["reason"],
         "paid back by bank transfer"
@@ -286,7 +278,7 @@ async fn a_declined_refund_needs_attention_until_it_is_retried_or_settled() {
         "retry_refunds",
     ]);
     assert!(answer.contains("rejected"), "{answer}");
-    let view = await_finished(&mcp, "STUCK-1", "rejected").await;
+    let view = await_state(&mcp, "STUCK-1", "rejected", STEP).await;
     assert_eq!(view["failing_refunds"], json!([]));
     server.books().assert_kept("STUCK-1", &[]);
     await_listed(&mcp, "needs_attention", "STUCK-1", false).await;
