@@ -14,31 +14,9 @@ use std::time::{Duration, Instant};
 use temporalio_client::WorkflowCancelOptions;
 use workflows::InvoiceWorkflow;
 
-/// Polls the status until `accept` holds of its structured view; answers that view.
-async fn await_view(
-    mcp: &McpSession,
-    id: &str,
-    what: &str,
-    accept: impl Fn(&Value) -> bool,
-) -> Value {
-    let deadline = Instant::now() + STEP;
-    loop {
-        let reply = mcp.status(id).await;
-        if let Some(view) = reply.structured.filter(|view| accept(view)) {
-            return view;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{id} never {what}; last answer: {}",
-            reply.text
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
 /// Polls until the invoice is running in `state`.
 async fn await_running(mcp: &McpSession, id: &str, state: &str) -> Value {
-    await_view(mcp, id, &format!("ran in {state}"), |view| {
+    mcp.await_view(id, &format!("ran in {state}"), STEP, |view| {
         view["state"] == state && view["closed_at"].is_null()
     })
     .await
@@ -338,12 +316,13 @@ async fn a_submitters_own_approval_sent_without_a_worker_is_refused_and_shown() 
     assert!(!sent.contains("recorded"), "{sent}");
 
     let _second = WorkerProcess::start(&server);
-    let view = await_view(&mcp, "OWN-1", "showed the refusal", |view| {
-        view["refused_decisions"]
-            .as_array()
-            .is_some_and(|refused| !refused.is_empty())
-    })
-    .await;
+    let view = mcp
+        .await_view("OWN-1", "showed the refusal", STEP, |view| {
+            view["refused_decisions"]
+                .as_array()
+                .is_some_and(|refused| !refused.is_empty())
+        })
+        .await;
     assert_eq!(view["state"], "awaiting_approval", "{view}");
     let refused = &view["refused_decisions"][0];
     assert_eq!(refused["decision"], "approve");

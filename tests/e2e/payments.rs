@@ -5,7 +5,7 @@
 use crate::{STEP, record_history};
 use harness::{DevServer, History, McpSession, WorkerProcess, tutorial_invoice};
 use serde_json::{Value, json};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Starts the tutorial invoice under `id` (Web Development $5000, Design Services $2000).
 async fn process(mcp: &McpSession, id: &str) {
@@ -25,20 +25,10 @@ pub(crate) async fn await_state(
     state: &str,
     within: Duration,
 ) -> Value {
-    let deadline = Instant::now() + within;
-    loop {
-        let reply = mcp.status(id).await;
-        let finished = |view: &Value| view["state"] == state && view["closed_at"].is_string();
-        if let Some(view) = reply.structured.filter(finished) {
-            return view;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{id} never reached {state}; last answer: {}",
-            reply.text
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    mcp.await_view(id, &format!("finished {state}"), within, |view| {
+        view["state"] == state && view["closed_at"].is_string()
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread")]

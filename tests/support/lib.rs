@@ -340,6 +340,30 @@ impl McpSession {
         }
     }
 
+    /// Polls get_invoice_status until `accept` holds of its structured view (`what` says what
+    /// is awaited, for the failure); answers that view, or fails the test after `within`.
+    pub async fn await_view(
+        &self,
+        invoice_id: &str,
+        what: &str,
+        within: Duration,
+        accept: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let deadline = Instant::now() + within;
+        loop {
+            let reply = self.status(invoice_id).await;
+            if let Some(view) = reply.structured.filter(|view| accept(view)) {
+                return view;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "invoice {invoice_id} never {what}; last answer: {}",
+                reply.text
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
     /// The MCP client itself, for requests beyond tools (resources, prompts).
     pub fn client(&self) -> &RunningService<RoleClient, ()> {
         &self.service
@@ -389,24 +413,34 @@ impl History {
             .fetch_history(WorkflowFetchHistoryOptions::default())
     }
 
+    /// The type of each activity the workflow scheduled, by the id of its scheduling event.
+    fn activity_types(&self) -> HashMap<i64, String> {
+        self.events
+            .iter()
+            .filter_map(|event| match &event.attributes {
+                Some(Attributes::ActivityTaskScheduledEventAttributes(a)) => Some((
+                    event.event_id,
+                    a.activity_type
+                        .as_ref()
+                        .map(|t| t.name.clone())
+                        .unwrap_or_default(),
+                )),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// How many activities of each type completed.
     pub fn completed_activities(&self) -> HashMap<String, usize> {
-        let mut types = HashMap::new();
+        let types = self.activity_types();
         let mut counts = HashMap::new();
         for event in &self.events {
-            match &event.attributes {
-                Some(Attributes::ActivityTaskScheduledEventAttributes(a)) => {
-                    let name = a.activity_type.as_ref().map(|t| t.name.clone());
-                    types.insert(event.event_id, name.unwrap_or_default());
-                }
-                Some(Attributes::ActivityTaskCompletedEventAttributes(a)) => {
-                    let name = types
-                        .get(&a.scheduled_event_id)
-                        .cloned()
-                        .unwrap_or_default();
-                    *counts.entry(name).or_insert(0) += 1;
-                }
-                _ => {}
+            if let Some(Attributes::ActivityTaskCompletedEventAttributes(a)) = &event.attributes {
+                let name = types
+                    .get(&a.scheduled_event_id)
+                    .cloned()
+                    .unwrap_or_default();
+                *counts.entry(name).or_insert(0) += 1;
             }
         }
         counts
@@ -417,11 +451,9 @@ impl History {
         self.events
             .iter()
             .find_map(|event| match &event.attributes {
-                Some(Attributes::WorkflowExecutionCompletedEventAttributes(a)) => a
-                    .result
-                    .as_ref()
-                    .and_then(|p| p.payloads.first())
-                    .and_then(|p| serde_json::from_slice(&p.data).ok()),
+                Some(Attributes::WorkflowExecutionCompletedEventAttributes(a)) => {
+                    first_json(a.result.as_ref())
+                }
                 _ => None,
             })
     }
@@ -441,11 +473,9 @@ impl History {
         self.events
             .iter()
             .find_map(|event| match &event.attributes {
-                Some(Attributes::WorkflowExecutionCanceledEventAttributes(a)) => a
-                    .details
-                    .as_ref()
-                    .and_then(|p| p.payloads.first())
-                    .and_then(|p| serde_json::from_slice(&p.data).ok()),
+                Some(Attributes::WorkflowExecutionCanceledEventAttributes(a)) => {
+                    first_json(a.details.as_ref())
+                }
                 _ => None,
             })
     }
@@ -453,24 +483,19 @@ impl History {
     /// The attempt on which each activity of this type ended, in order (Temporal records an
     /// activity's start, with its attempt, when the activity closes).
     pub fn attempts(&self, activity_type: &str) -> Vec<i32> {
-        let mut types = HashMap::new();
-        let mut attempts = Vec::new();
-        for event in &self.events {
-            match &event.attributes {
-                Some(Attributes::ActivityTaskScheduledEventAttributes(a)) => {
-                    let name = a.activity_type.as_ref().map(|t| t.name.clone());
-                    types.insert(event.event_id, name.unwrap_or_default());
-                }
+        let types = self.activity_types();
+        self.events
+            .iter()
+            .filter_map(|event| match &event.attributes {
                 Some(Attributes::ActivityTaskStartedEventAttributes(a))
                     if types.get(&a.scheduled_event_id).map(String::as_str)
                         == Some(activity_type) =>
                 {
-                    attempts.push(a.attempt);
+                    Some(a.attempt)
                 }
-                _ => {}
-            }
-        }
-        attempts
+                _ => None,
+            })
+            .collect()
     }
 
     /// How many Updates the workflow accepted (a refused one leaves no event).
@@ -500,6 +525,13 @@ impl History {
             })
             .collect()
     }
+}
+
+/// The first payload as JSON, if there is one.
+fn first_json(
+    payloads: Option<&temporalio_common::protos::temporal::api::common::v1::Payloads>,
+) -> Option<Value> {
+    serde_json::from_slice(&payloads?.payloads.first()?.data).ok()
 }
 
 /// The payment ledger, read back for checks.
